@@ -1,0 +1,1 @@
+"""pytracking package."""

@@ -1,0 +1,1 @@
+"""Benchmark data sets, the Sequence type and the tracker runner."""

@@ -1,0 +1,1 @@
+"""Shared I/O and drawing helpers used by training, evaluation and the runners."""
