@@ -4,6 +4,7 @@ All readers return RGB ``uint8`` arrays of shape (H, W, 3).
 """
 from __future__ import annotations
 
+import ctypes.util
 import functools
 import os
 from pathlib import Path
@@ -15,11 +16,11 @@ import numpy as np
 @functools.lru_cache(maxsize=1)
 def jpeg4py_available() -> bool:
     """True when jpeg4py can decode (it needs the system library libturbojpeg)."""
+    if ctypes.util.find_library("turbojpeg") is None:
+        return False
     try:
-        import jpeg4py
-
-        return bool(jpeg4py.JPEG.lib_is_loaded() if hasattr(jpeg4py.JPEG, "lib_is_loaded") else _probe_jpeg4py())
-    except Exception:  # jpeg4py raises OSError-like errors when libturbojpeg is missing
+        return _probe_jpeg4py()
+    except Exception:  # a broken libturbojpeg install: use OpenCV
         return False
 
 
