@@ -34,6 +34,10 @@ class Sequence:
         frames: indexable list of image paths, one per frame.
         dataset: data-set key, e.g. ``"uav123"``, ``"otb"``, ``"trackingnet"``.
         object_class: optional class label.
+        box_origin: pixel coordinate of the image's top-left pixel in ``ground_truth``: 1 for benchmarks
+            annotated in the Matlab convention (OTB, UAV123, LaSOT), 0 otherwise. Trackers work in 0-based
+            pixels, so runners subtract it from (x, y) before ``initialize`` and add it back to the results;
+            ground truth and result files therefore stay in the benchmark's own convention.
 
     ``ground_truth`` is float64 [N, 4] (x, y, w, h) with NaN rows where the target is absent; for
     test splits with hidden labels (TrackingNet, GOT-10k test) only row 0 is known and the rest is NaN.
@@ -49,11 +53,13 @@ class Sequence:
         dataset: str,
         target_visible: np.ndarray | Callable[[], np.ndarray] | None = None,
         object_class: str | None = None,
+        box_origin: float = 0.0,
     ):
         self.name = name
         self.frames = frames
         self.dataset = dataset
         self.object_class = object_class
+        self.box_origin = float(box_origin)
         self._ground_truth = ground_truth
         self._target_visible = target_visible
 

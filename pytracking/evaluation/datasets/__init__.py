@@ -1,0 +1,86 @@
+"""Benchmark and training data sets as lists of ``Sequence`` objects, behind one registry.
+
+``load_dataset(name, root=None, split=None, sequences=None)``; the root comes from the argument or the
+data set's environment variable:
+
+=============== ===================== ===================================================== =========
+name            env var               splits                                                 layout
+=============== ===================== ===================================================== =========
+uav123          UAV123_ROOT           (all 123)                                              data_seq/UAV123/<folder>/%06d.jpg, anno/UAV123/<seq>.txt
+uav123_10fps    UAV123_10FPS_ROOT     (all 123)                                              data_seq/UAV123_10fps/..., anno/UAV123_10fps/<seq>.txt
+otb             OTB_ROOT              (all found)                                            <Seq>/img/%04d.jpg, <Seq>/groundtruth_rect[.k].txt
+folder          FOLDER_ROOT           (all found)                                            <seq>/img/*.jpg, <seq>/groundtruth.txt
+trackingnet     TRACKINGNET_ROOT      test (default), train, TRAIN_0..TRAIN_11, "TRAIN_0,..." TEST/anno/<seq>.txt, TEST/frames/<seq>/<i>.jpg
+lasot           LASOT_ROOT            test (default), train, all                             <class>/<class>-<k>/img/%08d.jpg, groundtruth.txt
+got10k          GOT10K_ROOT           val (default), test, train                             <split>/<seq>/%08d.jpg, groundtruth.txt
+=============== ===================== ===================================================== =========
+"""
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Callable, Iterable
+
+from pytracking.evaluation.sequence import Sequence
+
+DatasetLoader = Callable[..., list[Sequence]]
+
+# name -> "module:function"; loaders take keyword arguments root, split, sequences.
+_LAZY_LOADERS: dict[str, str] = {
+    "uav123": "pytracking.evaluation.datasets.uav123:load_uav123",
+    "uav123_10fps": "pytracking.evaluation.datasets.uav123:load_uav123_10fps",
+    "otb": "pytracking.evaluation.datasets.otb:load_otb",
+    "folder": "pytracking.evaluation.datasets.folder:load_folder",
+    "trackingnet": "pytracking.evaluation.datasets.trackingnet:load_trackingnet",
+    "lasot": "pytracking.evaluation.datasets.lasot:load_lasot",
+    "got10k": "pytracking.evaluation.datasets.got10k:load_got10k",
+}
+_LOADERS: dict[str, DatasetLoader] = {}
+
+
+def register_dataset(name: str, loader: DatasetLoader) -> None:
+    """Register ``loader(root=..., split=..., sequences=...) -> list[Sequence]`` as ``name``; duplicates are errors."""
+    if name in _LOADERS or name in _LAZY_LOADERS:
+        raise ValueError(f"data set '{name}' is already registered")
+    _LOADERS[name] = loader
+
+
+def list_datasets() -> list[str]:
+    """Names of all registered data sets, sorted."""
+    return sorted(set(_LOADERS) | set(_LAZY_LOADERS))
+
+
+def get_dataset_loader(name: str) -> DatasetLoader:
+    """The loader registered as ``name``; ``ValueError`` listing the valid names otherwise."""
+    if name in _LOADERS:
+        return _LOADERS[name]
+    if name not in _LAZY_LOADERS:
+        raise ValueError(f"unknown data set '{name}'; valid names: {', '.join(list_datasets())}")
+    module_name, function_name = _LAZY_LOADERS[name].split(":")
+    loader = getattr(importlib.import_module(module_name), function_name)
+    _LOADERS[name] = loader
+    return loader
+
+
+def load_dataset(
+    name: str,
+    root: str | os.PathLike | None = None,
+    split: str | None = None,
+    sequences: Iterable[str] | None = None,
+) -> list[Sequence]:
+    """Load the sequences of data set ``name``.
+
+    Args:
+        name: registry key, see ``list_datasets()``.
+        root: data-set folder; None = the data set's environment variable (e.g. ``UAV123_ROOT``).
+        split: data-set specific split (None = the evaluation split).
+        sequences: optional names to keep, in this order (unknown names are a ``ValueError``).
+
+    Returns:
+        Sequences present on disk (missing ones are logged as a warning).
+
+    Raises:
+        FileNotFoundError: no root given / root missing / no sequence found.
+        ValueError: unknown data set, split or sequence name.
+    """
+    return get_dataset_loader(name)(root=root, split=split, sequences=None if sequences is None else list(sequences))
