@@ -1,0 +1,225 @@
+"""Running a tracker over sequences: the per-sequence loop and the resumable, parallel data-set runner.
+
+Result files (``<results_dir>/<tracker>/<param>/``):
+
+* ``<seq>.txt``       one ``x,y,w,h`` float row per frame, in the data set's box convention; row 0 = the given box.
+* ``<seq>_time.txt``  seconds spent in ``initialize`` / ``track`` per frame.
+* ``failures.txt``    ``<seq>: <error>`` per failed sequence of the last run (absent when none failed).
+
+All files are written atomically; a sequence is skipped on a re-run only if its result file is complete.
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import random
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from pytracking.evaluation.sequence import Sequence
+from pytracking.utils.box_io import load_boxes, save_boxes
+from pytracking.utils.files import atomic_write_text
+from pytracking.utils.image_io import read_image
+from trackers.base import Tracker
+
+logger = logging.getLogger(__name__)
+
+
+def run_sequence(tracker: Tracker, sequence: Sequence, *, progress: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Track ``sequence`` from its first-frame ground-truth box.
+
+    The tracker works in 0-based pixels: ``sequence.box_origin`` is subtracted from the initial (x, y) and added
+    back to every output, so the returned boxes use the data set's convention. A frame that cannot be read
+    after the first one is logged as a warning and keeps the previous box (score 0).
+
+    Args:
+        tracker: any ``trackers.base.Tracker``.
+        sequence: the video; ``sequence.init_box`` must be finite with positive size.
+        progress: show a tqdm bar over the frames.
+
+    Returns:
+        boxes float64 [N, 4] (x, y, w, h; row 0 = the given box), times float64 [N] (seconds per frame),
+        scores float64 [N] (tracker confidence; 1.0 for the given first frame).
+
+    Raises:
+        ValueError: empty sequence, invalid first box or unreadable first frame.
+    """
+    num_frames = len(sequence)
+    if num_frames == 0:
+        raise ValueError(f"sequence {sequence.name}: no frames")
+    init_box = np.asarray(sequence.init_box, dtype=np.float64)
+    if not np.all(np.isfinite(init_box)) or init_box[2] <= 0 or init_box[3] <= 0:
+        raise ValueError(f"sequence {sequence.name}: invalid first-frame box {init_box.tolist()}")
+    offset = np.array([sequence.box_origin, sequence.box_origin, 0.0, 0.0])
+    boxes = np.zeros((num_frames, 4))
+    times = np.zeros(num_frames)
+    scores = np.zeros(num_frames)
+
+    image = read_image(sequence.frames[0])
+    start = time.perf_counter()
+    tracker.initialize(image, (init_box - offset).tolist())
+    times[0] = time.perf_counter() - start
+    boxes[0] = init_box
+    scores[0] = 1.0
+
+    frames = range(1, num_frames)
+    for index in tqdm(frames, desc=sequence.name, unit="frame", leave=False, disable=not progress):
+        try:
+            image = read_image(sequence.frames[index])
+        except (OSError, ValueError) as error:
+            logger.warning("sequence %s frame %d: %s; keeping the previous box", sequence.name, index, error)
+            boxes[index] = boxes[index - 1]
+            continue
+        start = time.perf_counter()
+        output = tracker.track(image)
+        times[index] = time.perf_counter() - start
+        boxes[index] = np.asarray(output.box, dtype=np.float64) + offset
+        scores[index] = float(output.score)
+    return boxes, times, scores
+
+
+def result_dir(results_dir: str | os.PathLike, tracker_name: str, param: str) -> Path:
+    """``<results_dir>/<tracker_name>/<param>``."""
+    return Path(results_dir) / tracker_name / param
+
+
+def result_file(out_dir: str | os.PathLike, sequence_name: str) -> Path:
+    """``<out_dir>/<sequence_name>.txt``."""
+    return Path(out_dir) / f"{sequence_name}.txt"
+
+
+def is_complete(out_dir: str | os.PathLike, sequence: Sequence) -> bool:
+    """True when the result and time files of ``sequence`` exist and hold one finite row per frame."""
+    boxes_path = result_file(out_dir, sequence.name)
+    time_path = Path(out_dir) / f"{sequence.name}_time.txt"
+    if not boxes_path.is_file() or not time_path.is_file():
+        return False
+    try:
+        boxes = load_boxes(boxes_path)
+    except ValueError as error:
+        logger.warning("incomplete result %s (%s); running it again", boxes_path, error)
+        return False
+    if len(boxes) != len(sequence) or not np.all(np.isfinite(boxes)):
+        logger.warning("incomplete result %s (%d rows for %d frames); running it again", boxes_path, len(boxes), len(sequence))
+        return False
+    return True
+
+
+def save_results(out_dir: str | os.PathLike, sequence_name: str, boxes: np.ndarray, times: np.ndarray) -> None:
+    """Atomically write ``<seq>_time.txt`` and then ``<seq>.txt`` (so a complete box file implies a time file)."""
+    atomic_write_text(Path(out_dir) / f"{sequence_name}_time.txt", "".join(f"{t:.6f}\n" for t in times))
+    save_boxes(result_file(out_dir, sequence_name), boxes, decimals=2)
+
+
+def seed_everything(sequence_name: str, base_seed: int = 0) -> None:
+    """Seed Python, NumPy and (if imported) PyTorch from the sequence name, so results do not depend on run order."""
+    seed = (zlib.crc32(sequence_name.encode("utf-8")) + base_seed) % (2**31)
+    random.seed(seed)
+    np.random.seed(seed)
+    import sys
+
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(seed)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What to build in each worker: ``trackers.registry.build_tracker(tracker_name, param, checkpoint, device)``."""
+
+    tracker_name: str
+    param: str
+    checkpoint: str | None = None
+    device: str | None = None
+
+
+def _run_and_save(tracker: Tracker, sequence: Sequence, out_dir: Path, progress: bool) -> str | None:
+    """Run one sequence and save it; returns None or a one-line error (the traceback is logged)."""
+    try:
+        seed_everything(sequence.name)
+        boxes, times, _ = run_sequence(tracker, sequence, progress=progress)
+        save_results(out_dir, sequence.name, boxes, times)
+        return None
+    except Exception as error:  # one failing sequence must not stop the others
+        logger.exception("sequence %s failed", sequence.name)
+        return f"{type(error).__name__}: {error}".replace("\n", " ")
+
+
+_WORKER: dict[str, object] = {}
+
+
+def _init_worker(spec: RunSpec, out_dir: Path, log_level: int) -> None:
+    logging.basicConfig(level=log_level, format="%(levelname)s %(name)s: %(message)s")
+    from trackers.registry import build_tracker
+
+    _WORKER["out_dir"] = out_dir
+    try:
+        _WORKER["tracker"] = build_tracker(spec.tracker_name, spec.param, spec.checkpoint, spec.device)
+    except Exception as error:  # reported per sequence; raising here would make the pool respawn forever
+        logging.getLogger(__name__).exception("building tracker %s/%s failed", spec.tracker_name, spec.param)
+        _WORKER["build_error"] = f"building the tracker failed: {type(error).__name__}: {error}"
+
+
+def _worker_task(sequence: Sequence) -> tuple[str, str | None]:
+    if "build_error" in _WORKER:
+        return sequence.name, str(_WORKER["build_error"])
+    return sequence.name, _run_and_save(_WORKER["tracker"], sequence, _WORKER["out_dir"], False)  # type: ignore[arg-type]
+
+
+def run_dataset(
+    spec: RunSpec,
+    sequences: list[Sequence],
+    results_dir: str | os.PathLike,
+    *,
+    workers: int = 1,
+    overwrite: bool = False,
+) -> dict[str, str]:
+    """Run the tracker of ``spec`` on every sequence not yet complete and write the result files.
+
+    Args:
+        spec: tracker to build (once per worker process).
+        sequences: the sequences to run.
+        results_dir: results root; files go to ``<results_dir>/<tracker>/<param>/``.
+        workers: number of processes (``spawn``); 1 runs in this process.
+        overwrite: run finished sequences again.
+
+    Returns:
+        Failed sequence name -> one-line error (also written to ``failures.txt``; the file is removed when empty).
+    """
+    out_dir = result_dir(results_dir, spec.tracker_name, spec.param)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    todo = [s for s in sequences if overwrite or not is_complete(out_dir, s)]
+    skipped = len(sequences) - len(todo)
+    if skipped:
+        logger.info("%d of %d sequences already complete in %s", skipped, len(sequences), out_dir)
+    failures: dict[str, str] = {}
+    bar = tqdm(total=len(todo), desc=f"{spec.tracker_name}/{spec.param}", unit="seq")
+    if todo and workers <= 1:
+        from trackers.registry import build_tracker
+
+        tracker = build_tracker(spec.tracker_name, spec.param, spec.checkpoint, spec.device)
+        for sequence in todo:
+            error = _run_and_save(tracker, sequence, out_dir, progress=True)
+            if error is not None:
+                failures[sequence.name] = error
+            bar.update()
+    elif todo:
+        context = multiprocessing.get_context("spawn")
+        init_args = (spec, out_dir, logging.getLogger().getEffectiveLevel())
+        with context.Pool(min(workers, len(todo)), initializer=_init_worker, initargs=init_args) as pool:
+            for name, error in pool.imap_unordered(_worker_task, todo):
+                if error is not None:
+                    failures[name] = error
+                bar.update()
+    bar.close()
+    failures_path = out_dir / "failures.txt"
+    if failures:
+        atomic_write_text(failures_path, "".join(f"{name}: {failures[name]}\n" for name in sorted(failures)))
+    elif failures_path.exists():
+        failures_path.unlink()
+    return failures
