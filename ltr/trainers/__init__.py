@@ -1,0 +1,1 @@
+"""Training loop (``trainer.Trainer``), torchrun/DDP plumbing (``distributed``), logs and RNG state."""
