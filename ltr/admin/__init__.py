@@ -1,0 +1,1 @@
+"""Administration: checkpoints, network loading, paths."""

@@ -1,0 +1,1 @@
+"""Training data: box operations, proposal sampling, processing and sampling of frame pairs."""

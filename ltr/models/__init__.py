@@ -1,0 +1,1 @@
+"""Networks: backbones, the IoU-Net box regressor, losses and the model registry."""

@@ -1,0 +1,89 @@
+"""ATOMnet: ResNet feature extractor + AtomIoUNet box regressor, and its registered builders."""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from ltr.models.backbone.resnet import ResNetBackbone, resnet18, resnet50
+from ltr.models.bbreg.atom_iou_net import AtomIoUNet
+from ltr.models.registry import register_model
+
+__all__ = ["ATOMnet", "atom_resnet18", "atom_resnet50"]
+
+
+class ATOMnet(nn.Module):
+    """Backbone (``feature_extractor``) and IoU-Net (``bb_regressor``); state-dict keys as pytracking.
+
+    Args:
+        feature_extractor: backbone returning an OrderedDict of layers.
+        bb_regressor: the IoU-Net head.
+        iou_layers: backbone layers fed to the IoU-Net (stride 8, stride 16).
+        extractor_grad: if False, the backbone parameters get ``requires_grad=False``.
+    """
+
+    def __init__(
+        self,
+        feature_extractor: ResNetBackbone,
+        bb_regressor: AtomIoUNet,
+        iou_layers: Sequence[str] = ("layer2", "layer3"),
+        extractor_grad: bool = False,
+    ):
+        super().__init__()
+        self.feature_extractor = feature_extractor
+        self.bb_regressor = bb_regressor
+        self.iou_layers = tuple(iou_layers)
+        if not extractor_grad:
+            for parameter in self.feature_extractor.parameters():
+                parameter.requires_grad_(False)
+
+    def forward(
+        self, train_images: torch.Tensor, test_images: torch.Tensor, train_boxes: torch.Tensor, test_proposals: torch.Tensor
+    ) -> torch.Tensor:
+        """Scores of test proposals, modulated by the train (reference) frame.
+
+        Args:
+            train_images: [B, 3, 288, 288] ImageNet-normalised reference crops.
+            test_images: [B, 3, 288, 288] test crops.
+            train_boxes: [B, 4] target boxes in the reference crops, xywh crop px.
+            test_proposals: [B, P, 4] proposals in the test crops, xywh crop px.
+
+        Returns:
+            [B, P] scores.
+        """
+        if train_images.shape != test_images.shape:
+            raise ValueError(f"train_images {tuple(train_images.shape)} and test_images {tuple(test_images.shape)} differ in shape")
+        ref_feats = self.extract_backbone_features(train_images)
+        test_feats = self.extract_backbone_features(test_images)
+        return self.bb_regressor(
+            [ref_feats[name] for name in self.iou_layers], [test_feats[name] for name in self.iou_layers], train_boxes, test_proposals
+        )
+
+    def extract_backbone_features(self, images: torch.Tensor, layers: Sequence[str] | None = None) -> "OrderedDict[str, torch.Tensor]":
+        """[B, 3, H, W] normalised images -> OrderedDict layer name -> feature map (default: ``iou_layers``)."""
+        return self.feature_extractor(images, tuple(layers) if layers is not None else self.iou_layers)
+
+
+def _atom(backbone: ResNetBackbone, input_dim: tuple[int, int], iou_input_dim: tuple[int, int], iou_inter_dim: tuple[int, int]) -> ATOMnet:
+    head = AtomIoUNet(input_dim=input_dim, pred_input_dim=tuple(iou_input_dim), pred_inter_dim=tuple(iou_inter_dim))
+    return ATOMnet(backbone, head, iou_layers=("layer2", "layer3"), extractor_grad=False)
+
+
+@register_model()
+def atom_resnet18(
+    *, backbone_pretrained: bool = False, iou_input_dim: Sequence[int] = (256, 256), iou_inter_dim: Sequence[int] = (256, 256)
+) -> ATOMnet:
+    """ATOM with a ResNet-18 backbone; ``backbone_pretrained`` loads torchvision ImageNet weights (download)."""
+    backbone = resnet18(output_layers=("layer2", "layer3"), pretrained=backbone_pretrained)
+    return _atom(backbone, (128, 256), tuple(iou_input_dim), tuple(iou_inter_dim))
+
+
+@register_model()
+def atom_resnet50(
+    *, backbone_pretrained: bool = False, iou_input_dim: Sequence[int] = (256, 256), iou_inter_dim: Sequence[int] = (256, 256)
+) -> ATOMnet:
+    """ATOM with a ResNet-50 backbone (layer2: 512 ch, layer3: 1024 ch)."""
+    backbone = resnet50(output_layers=("layer2", "layer3"), pretrained=backbone_pretrained)
+    return _atom(backbone, (512, 1024), tuple(iou_input_dim), tuple(iou_inter_dim))
