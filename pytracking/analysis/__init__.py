@@ -1,0 +1,1 @@
+"""Tracking-result analysis: OPE metrics (pytracking / got10k protocols), plots and the report CLI."""

@@ -1,0 +1,1 @@
+"""Utility command-line scripts (result packing for evaluation servers)."""
