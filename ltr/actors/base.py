@@ -10,6 +10,10 @@ from torch import Tensor, nn
 from ltr.trainers.distributed import unwrap_model
 
 
+class NonFiniteLossError(RuntimeError):
+    """The network output or the loss became NaN or infinite."""
+
+
 class BaseActor(abc.ABC):
     """Runs the network on a training batch and evaluates the objective.
 
@@ -62,6 +66,12 @@ class BaseActor(abc.ABC):
 
 
 def scores_for(net: nn.Module, batch: Mapping[str, Tensor], proposals: Tensor) -> Tensor:
-    """Run ``net`` on the batch's image pair for ``proposals`` [B,P,4] xywh crop px; returns float32 [B,P]."""
-    scores = net(batch["train_images"], batch["test_images"], batch["train_boxes"], proposals)
-    return scores.to(torch.float32)
+    """Run ``net`` on the batch's image pair for ``proposals`` [B,P,4] xywh crop px; returns float32 [B,P].
+
+    Raises:
+        NonFiniteLossError: a score is NaN or infinite.
+    """
+    scores = net(batch["train_images"], batch["test_images"], batch["train_boxes"], proposals).to(torch.float32)
+    if not bool(torch.isfinite(scores).all()):
+        raise NonFiniteLossError("the network produced non-finite scores")
+    return scores

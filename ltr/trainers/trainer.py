@@ -18,17 +18,13 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
-from ltr.actors.base import BaseActor
+from ltr.actors.base import BaseActor, NonFiniteLossError
 from ltr.admin.checkpoint import load_checkpoint, save_checkpoint
 from ltr.trainers.distributed import DistributedContext, all_reduce_sum, unwrap_model
 from ltr.trainers.logs import EpochLogger
 from ltr.trainers.rng import capture_rng_state, restore_rng_state
 
 logger = logging.getLogger(__name__)
-
-
-class NonFiniteLossError(RuntimeError):
-    """The loss became NaN or infinite; the last good epoch's checkpoint is kept."""
 
 
 @dataclass(frozen=True)
@@ -256,9 +252,13 @@ class Trainer:
                         dynamic_ncols=True, leave=False)
         for iteration, batch in enumerate(progress, start=1):
             batch = move_batch(batch, self.device, self.config.channels_last)
-            with torch.set_grad_enabled(training), torch.autocast(self.device.type, dtype=torch.float16,
-                                                                  enabled=self.amp_enabled):
-                loss, stats = self.actor(batch)
+            try:
+                with torch.set_grad_enabled(training), torch.autocast(self.device.type, dtype=torch.float16,
+                                                                      enabled=self.amp_enabled):
+                    loss, stats = self.actor(batch)
+            except NonFiniteLossError as error:
+                raise NonFiniteLossError(f"{error} at epoch {self.epoch}, {phase} iteration {iteration}; the last "
+                                         f"good checkpoint is kept in {self.config.checkpoint_dir}") from error
             if keys is None:
                 keys = list(stats)
                 sums = torch.zeros(len(keys), dtype=torch.float64)
@@ -266,7 +266,7 @@ class Trainer:
             if training:
                 if not math.isfinite(float(loss.detach())):
                     raise NonFiniteLossError(
-                        f"non-finite training loss ({float(loss.detach())}) at epoch {self.epoch}, iteration "
+                        f"non-finite training loss ({float(loss.detach())}) at epoch {self.epoch}, train iteration "
                         f"{iteration}; the last good checkpoint is kept in {self.config.checkpoint_dir}")
                 self._step(loss)
             batch_size = _batch_size(batch)
