@@ -1,0 +1,151 @@
+"""Score result files of one or more trackers on a data set: table, success / precision plots and JSON.
+
+    python -m pytracking.analysis.report --dataset NAME [--dataset-root ROOT] [--split S] --results-dir DIR
+        --trackers T/P [T/P ...] [--protocol pytracking|got10k] [--plot-dir D] [--json F]
+
+Reads ``DIR/T/P/<seq>.txt`` as written by ``pytracking.run_tracker``. Sequences without a result file are
+named on stderr and in the JSON, and the tracker's row averages the sequences it has (column "Seqs").
+A result file whose row count differs from the sequence length is an error unless
+``--allow-length-mismatch`` (then the protocol's cut / zero-pad rule applies).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from pytracking.analysis.metrics import PROTOCOLS, dataset_metrics, sequence_metrics
+from pytracking.evaluation.datasets import list_datasets, load_dataset
+from pytracking.evaluation.runner import result_dir, result_file
+from pytracking.evaluation.sequence import Sequence
+from pytracking.utils.box_io import load_boxes
+from pytracking.utils.files import atomic_write_text
+
+logger = logging.getLogger("pytracking.analysis.report")
+
+SCORE_COLUMNS = (("auc", "AUC"), ("op50", "OP50"), ("op75", "OP75"), ("precision", "Precision"), ("norm_precision", "Norm. Prec."))
+
+
+def parse_tracker(text: str) -> tuple[str, str]:
+    """``"tracker/param"`` -> (tracker, param)."""
+    parts = text.split("/")
+    if len(parts) != 2 or not all(parts):
+        raise ValueError(f"--trackers entries must look like TRACKER/PARAM, got '{text}'")
+    return parts[0], parts[1]
+
+
+def evaluate_tracker(
+    sequences: list[Sequence], out_dir: Path, protocol: str, allow_length_mismatch: bool = False
+) -> tuple[dict | None, dict[str, dict], list[str]]:
+    """Score the result files in ``out_dir``.
+
+    Returns:
+        (data-set metrics or None when no result file exists, per-sequence metrics, missing sequence names).
+
+    Raises:
+        ValueError: malformed or wrong-length result file, hidden ground truth (file named in the message).
+    """
+    per_sequence: dict[str, dict] = {}
+    missing: list[str] = []
+    for sequence in sequences:
+        path = result_file(out_dir, sequence.name)
+        if not path.is_file():
+            missing.append(sequence.name)
+            continue
+        gt = sequence.ground_truth
+        if len(gt) > 1 and np.isnan(gt[1:]).all():
+            raise ValueError(f"sequence {sequence.name} has no ground truth after frame 0 (hidden test labels); it cannot be scored locally")
+        pred = load_boxes(path)
+        if len(pred) != len(gt) and not allow_length_mismatch:
+            raise ValueError(f"{path}: {len(pred)} rows but sequence {sequence.name} has {len(gt)} frames")
+        try:
+            per_sequence[sequence.name] = sequence_metrics(
+                pred, gt, dataset=sequence.dataset, protocol=protocol, target_visible=sequence.target_visible
+            )
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
+    overall = dataset_metrics(per_sequence.values()) if per_sequence else None
+    return overall, per_sequence, missing
+
+
+def format_table(rows: dict[str, dict | None], counts: dict[str, tuple[int, int]]) -> str:
+    """Plain-text table, one row per tracker: scores in percent and ``present/total`` sequences."""
+    name_width = max([len("Tracker")] + [len(label) for label in rows])
+    header = f"{'Tracker':<{name_width}}" + "".join(f" {title:>11}" for _, title in SCORE_COLUMNS) + f" {'Seqs':>9}"
+    lines = [header, "-" * len(header)]
+    for label, metrics in rows.items():
+        present, total = counts[label]
+        if metrics is None:
+            cells = "".join(f" {'-':>11}" for _ in SCORE_COLUMNS)
+        else:
+            cells = "".join(f" {metrics[key]:>11.2f}" for key, _ in SCORE_COLUMNS)
+        lines.append(f"{label:<{name_width}}{cells} {f'{present}/{total}':>9}")
+    return "\n".join(lines)
+
+
+def _jsonable(metrics: dict) -> dict:
+    return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in metrics.items()}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pytracking.analysis.report", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", required=True, help=f"one of: {', '.join(list_datasets())}")
+    parser.add_argument("--dataset-root", default=None, help="data-set folder (default: its env var, e.g. UAV123_ROOT)")
+    parser.add_argument("--split", default=None, help="data-set split (default: the evaluation split)")
+    parser.add_argument("--sequence", nargs="+", default=None, help="score only these sequences")
+    parser.add_argument("--results-dir", default="results", help="results root (default ./results)")
+    parser.add_argument("--trackers", nargs="+", required=True, metavar="T/P", help="trackers as TRACKER/PARAM")
+    parser.add_argument("--protocol", default="pytracking", choices=PROTOCOLS, help="metric protocol (default pytracking)")
+    parser.add_argument("--plot-dir", default=None, help="write success / precision PNG plots here")
+    parser.add_argument("--json", default=None, help="write all metrics (per tracker and per sequence) to this JSON file")
+    parser.add_argument("--allow-length-mismatch", action="store_true", help="cut / zero-pad result files of the wrong length")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        trackers = [parse_tracker(t) for t in args.trackers]
+        sequences = load_dataset(args.dataset, args.dataset_root, split=args.split, sequences=args.sequence)
+        rows: dict[str, dict | None] = {}
+        counts: dict[str, tuple[int, int]] = {}
+        report: dict = {"dataset": args.dataset, "split": args.split, "protocol": args.protocol, "trackers": {}}
+        for tracker, param in trackers:
+            label = f"{tracker}/{param}"
+            overall, per_sequence, missing = evaluate_tracker(
+                sequences, result_dir(args.results_dir, tracker, param), args.protocol, args.allow_length_mismatch
+            )
+            if missing:
+                shown = ", ".join(missing[:20]) + (f" and {len(missing) - 20} more" if len(missing) > 20 else "")
+                print(f"report: {label}: {len(missing)} of {len(sequences)} sequences have no result file: {shown}", file=sys.stderr)
+            rows[label] = overall
+            counts[label] = (len(per_sequence), len(sequences))
+            report["trackers"][label] = {
+                "overall": None if overall is None else _jsonable(overall),
+                "missing": missing,
+                "sequences": {name: _jsonable(m) for name, m in per_sequence.items()},
+            }
+        if all(metrics is None for metrics in rows.values()):
+            raise FileNotFoundError(f"no result files for {', '.join(rows)} under {args.results_dir}")
+        print(format_table(rows, counts))
+        scored = {label: metrics for label, metrics in rows.items() if metrics is not None}
+        if args.plot_dir:
+            from pytracking.analysis.plots import plot_curves
+
+            for kind in ("success", "precision", "norm_precision"):
+                plot_curves(scored, kind, Path(args.plot_dir) / f"{args.dataset}_{kind}.png", title=args.dataset)
+        if args.json:
+            atomic_write_text(args.json, json.dumps(report, indent=1) + "\n")
+    except (FileNotFoundError, ValueError) as error:
+        print(f"report: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
