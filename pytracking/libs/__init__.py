@@ -1,0 +1,1 @@
+"""Small numerical helpers used by the trackers (Fourier interpolation)."""

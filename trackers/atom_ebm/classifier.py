@@ -1,0 +1,100 @@
+"""ATOM's online target classifier: a factorized convolution (1x1 projection + one small filter).
+
+Shapes: raw features x [N, C, H, W] (backbone layer3, C = 256), projection P [D, C, 1, 1] (D = 64),
+filter f [1, D, k, k] (k = 4), scores [N, 1, H, W]. The filter convolution is "same" mode: padding k/2 and,
+for an even k, the last row and column dropped, so the output keeps the H x W size.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def mlu(x: torch.Tensor, alpha: float) -> torch.Tensor:
+    """The "mlu" activation: ELU(alpha) of a leaky ReLU with negative slope 1/alpha.
+
+    Identity for x >= 0 and ``alpha * (exp(x / alpha) - 1)`` for x < 0.
+    """
+    return F.elu(F.leaky_relu(x, 1.0 / alpha), alpha)
+
+
+def normalize_features(features: torch.Tensor) -> torch.Tensor:
+    """Divide every sample [C, H, W] of ``features`` [N, C, H, W] by its RMS value (ATOM's normalize_power 2)."""
+    num = features.shape[1] * features.shape[2] * features.shape[3]
+    energy = features.pow(2).sum(dim=(1, 2, 3), keepdim=True) / num
+    return features / torch.sqrt(energy + 1e-10)
+
+
+def project(features: torch.Tensor, projection: torch.Tensor) -> torch.Tensor:
+    """Apply the 1x1 projection ``projection`` [D, C, 1, 1] to ``features`` [N, C, H, W] -> [N, D, H, W]."""
+    return F.conv2d(features, projection)
+
+
+def apply_filter(features: torch.Tensor, filt: torch.Tensor) -> torch.Tensor:
+    """Same-size correlation of ``features`` [N, D, H, W] with ``filt`` [1, D, k, k] -> [N, 1, H, W]."""
+    k = filt.shape[-1]
+    scores = F.conv2d(features, filt, padding=k // 2)
+    if k % 2 == 0:
+        scores = scores[..., :-1, :-1]
+    return scores
+
+
+def gaussian_label(centers: torch.Tensor, size: int, sigma: float) -> torch.Tensor:
+    """Gaussian labels exp(-d^2 / 2 sigma^2) (peak 1) on a size x size grid with coordinates -(size-1)/2 ... (size-1)/2.
+
+    Args:
+        centers: [N, 2] (row, col) label centres in grid coordinates (0 = grid centre).
+        size: grid side in cells.
+        sigma: standard deviation in cells.
+
+    Returns:
+        [N, 1, size, size] labels.
+    """
+    coords = torch.arange(size, dtype=centers.dtype, device=centers.device) - (size - 1) / 2
+    rows = torch.exp(-0.5 * ((coords[None, :] - centers[:, :1]) / sigma) ** 2)
+    cols = torch.exp(-0.5 * ((coords[None, :] - centers[:, 1:]) / sigma) ** 2)
+    return (rows[:, :, None] * cols[:, None, :])[:, None]
+
+
+class FactorizedConvClassifier:
+    """Projection + filter parameters and the weighted least-squares residuals they are trained on.
+
+    Objective: sum_j w_j ||mlu(f * (P x_j)) - y_j||^2 + filter_reg ||f||^2 + projection_reg ||P||^2.
+    """
+
+    def __init__(self, in_dim: int, compressed_dim: int, filter_size: int, *, mlu_alpha: float,
+                 filter_reg: float, projection_reg: float, device: torch.device | str = "cpu",
+                 generator: torch.Generator | None = None):
+        """Random initialisation as ATOM: P ~ N(0, 1/in_dim), f ~ N(0, (1/numel(f))^2)."""
+        self.mlu_alpha = mlu_alpha
+        self.filter_reg = filter_reg
+        self.projection_reg = projection_reg
+        self.projection = torch.randn(compressed_dim, in_dim, 1, 1, generator=generator).to(device) / math.sqrt(in_dim)
+        numel = compressed_dim * filter_size * filter_size
+        self.filter = torch.randn(1, compressed_dim, filter_size, filter_size, generator=generator).to(device) / numel
+
+    def scores(self, projected: torch.Tensor) -> torch.Tensor:
+        """Raw filter response (no activation) of projected features [N, D, H, W] -> [N, 1, H, W]."""
+        return apply_filter(projected, self.filter)
+
+    def joint_residuals(self, samples: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor):
+        """Data-residual function of (filter, projection) on raw samples [N, C, H, W] (for Gauss-Newton)."""
+        sqrt_w = weights.sqrt().view(-1, 1, 1, 1)
+
+        def residuals(params: list[torch.Tensor]) -> torch.Tensor:
+            filt, proj = params
+            return sqrt_w * (mlu(apply_filter(project(samples, proj), filt), self.mlu_alpha) - labels)
+
+        return residuals
+
+    def filter_residuals(self, projected: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor):
+        """Data-residual function of the filter alone on projected samples [N, D, H, W]."""
+        sqrt_w = weights.sqrt().view(-1, 1, 1, 1)
+
+        def residuals(params: list[torch.Tensor]) -> torch.Tensor:
+            (filt,) = params
+            return sqrt_w * (mlu(apply_filter(projected, filt), self.mlu_alpha) - labels)
+
+        return residuals

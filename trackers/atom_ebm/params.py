@@ -1,0 +1,132 @@
+"""Parameters of the ATOM-EBM tracker as one frozen dataclass (variants via ``dataclasses.replace``)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+REFINEMENT_METHODS = ("ascent", "fixed_step", "none")
+BOX_NORMALIZATIONS = ("own", "first")
+
+
+@dataclass(frozen=True)
+class AtomEbmParams:
+    """All settings of ``AtomEbmTracker``; defaults follow the reference ATOM/EBM tracker (facts §d).
+
+    Sampling geometry:
+        image_sample_size: side of the square crop fed to the backbone (px); layer3 map = size / 16.
+        search_area_scale: the crop covers a square of area ``search_area_scale**2 * w * h``.
+        inside_ratio: the target centre is kept within ``[-(0.5 - inside_ratio) * size, image + ...]``.
+    Classifier:
+        compressed_dim, filter_size: 1x1 projection 256 -> compressed_dim, then one filter_size^2 filter.
+        mlu_slope: "mlu" response activation parameter (ELU alpha, leaky slope 1/alpha).
+        filter_reg, projection_reg: Tikhonov weights of the classifier objective.
+        output_sigma_factor: label sigma = factor * sqrt(target area in feature cells).
+        init_gn_iter, init_cg_iter: Gauss-Newton outer x CG inner iterations on the first frame.
+        update_cg_iter, train_skipping: CG iterations of the online update, run every train_skipping frames.
+        hard_negative_cg_iter: CG iterations run at once on a hard-negative frame.
+        memory_size, learning_rate, hard_negative_learning_rate, init_samples_min_weight: sample memory.
+        augment_shift, augment_blur, augment_rotation, augment_flip, augment_random_shift, num_dropout_samples,
+        dropout_prob: first-frame data augmentation.
+    Localisation (on the up-sampled score map):
+        target_not_found_threshold, distractor_threshold, hard_negative_threshold,
+        displacement_scale, target_neighborhood_scale.
+    Target estimation (IoU-Net):
+        refinement: "ascent" (Algorithm S1 in the relative box space), "fixed_step" (ATOM-style
+            unconditional box-size-scaled steps in x,y,w,h) or "none" (classifier position, previous size).
+        box_normalization: relative space normalised by each box's "own" size or by the "first" box (estimate).
+        num_init_random_boxes, box_jitter_pos, box_jitter_size: random initial boxes around the estimate.
+        num_iter, step_length_center, step_length_size, step_decay: ascent settings ("ascent" uses both step
+            lengths in the relative space; "fixed_step" uses step_length_center for every coordinate).
+        top_k, max_aspect_ratio: post-processing.
+    Misc:
+        seed: seed of the tracker's random generators (None = non-deterministic).
+    """
+
+    # sampling geometry
+    image_sample_size: int = 288
+    search_area_scale: float = 5.0
+    feature_stride: int = 16
+    inside_ratio: float = 0.2
+    # classifier model and objective
+    compressed_dim: int = 64
+    filter_size: int = 4
+    mlu_slope: float = 0.05
+    filter_reg: float = 0.1
+    projection_reg: float = 1e-4
+    output_sigma_factor: float = 0.25
+    # classifier optimisation
+    init_gn_iter: int = 6
+    init_cg_iter: int = 10
+    update_cg_iter: int = 5
+    train_skipping: int = 10
+    hard_negative_cg_iter: int = 5
+    # sample memory
+    memory_size: int = 250
+    learning_rate: float = 0.01
+    hard_negative_learning_rate: float = 0.02
+    init_samples_min_weight: float = 0.25
+    # first-frame augmentation
+    augment_shift: tuple[tuple[float, float], ...] = ((0.6, 0.6), (-0.6, 0.6), (0.6, -0.6), (-0.6, -0.6))
+    augment_flip: bool = True
+    augment_blur: tuple[tuple[float, float], ...] = ((2.0, 0.2), (0.2, 2.0), (3.0, 1.0), (1.0, 3.0), (2.0, 2.0))
+    augment_rotation: tuple[float, ...] = (5.0, -5.0, 10.0, -10.0, 20.0, -20.0, 30.0, -30.0, 45.0, -45.0, 60.0, -60.0)
+    augment_random_shift: float = 1.0 / 3.0
+    num_dropout_samples: int = 7
+    dropout_prob: float = 0.2
+    # localisation
+    target_not_found_threshold: float = 0.25
+    distractor_threshold: float = 0.8
+    hard_negative_threshold: float = 0.5
+    displacement_scale: float = 0.8
+    target_neighborhood_scale: float = 2.2
+    # target estimation
+    refinement: str = "ascent"
+    box_normalization: str = "first"
+    num_init_random_boxes: int = 9
+    box_jitter_pos: float = 0.1
+    box_jitter_size: float = 0.5
+    num_iter: int = 10
+    step_length_center: float = 2e-4
+    step_length_size: float = 1e-3
+    step_decay: float = 0.5
+    top_k: int = 3
+    max_aspect_ratio: float = 6.0
+    # misc
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.refinement not in REFINEMENT_METHODS:
+            raise ValueError(f"refinement must be one of {REFINEMENT_METHODS}, got {self.refinement!r}")
+        if self.box_normalization not in BOX_NORMALIZATIONS:
+            raise ValueError(f"box_normalization must be one of {BOX_NORMALIZATIONS}, got {self.box_normalization!r}")
+        if self.image_sample_size % self.feature_stride != 0:
+            raise ValueError(
+                f"image_sample_size {self.image_sample_size} must be a multiple of feature_stride {self.feature_stride}"
+            )
+        if self.top_k < 1 or self.num_iter < 0 or self.num_init_random_boxes < 0:
+            raise ValueError(
+                f"need top_k >= 1, num_iter >= 0, num_init_random_boxes >= 0; got {self.top_k}, "
+                f"{self.num_iter}, {self.num_init_random_boxes}"
+            )
+        if not 0.0 < self.step_decay <= 1.0:
+            raise ValueError(f"step_decay must be in (0, 1], got {self.step_decay}")
+
+    @property
+    def feature_size(self) -> int:
+        """Side of the classifier's feature map (cells)."""
+        return self.image_sample_size // self.feature_stride
+
+    @property
+    def num_init_samples(self) -> int:
+        """Number of first-frame training samples (augmented copies + dropout copies)."""
+        num_transforms = 1 + len(self.augment_shift) + int(self.augment_flip) + len(self.augment_blur)
+        return num_transforms + len(self.augment_rotation) + self.num_dropout_samples
+
+
+def with_overrides(params: AtomEbmParams, overrides: dict[str, Any]) -> AtomEbmParams:
+    """``params`` with ``overrides`` applied; an unknown field name is a ``ValueError`` listing valid ones."""
+    names = {f.name for f in fields(AtomEbmParams)}
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        raise ValueError(f"unknown tracker parameter(s) {unknown}; valid: {', '.join(sorted(names))}")
+    return replace(params, **overrides)

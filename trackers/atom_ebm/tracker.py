@@ -1,0 +1,219 @@
+"""ATOM-EBM tracker: ATOM's online classifier finds the target, the EBM-trained IoU-Net refines its box.
+
+Per frame: one crop (288 px, 5x the target's geometric-mean size), one backbone pass (layer2 + layer3); the
+classifier scores layer3 and localises the target; the IoU-Net features come from the same pass and a batch of
+boxes around the estimate is refined by gradient ascent; the top-k mean is the new box. Runs on CPU or CUDA.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import Protocol, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from trackers.atom_ebm.augmentation import augmented_samples
+from trackers.atom_ebm.box_refiner import BoxRefiner, initial_boxes, select_final_box
+from trackers.atom_ebm.classifier import normalize_features
+from trackers.atom_ebm.localization import NOT_FOUND, localize_target
+from trackers.atom_ebm.online_classifier import OnlineClassifier
+from trackers.atom_ebm.parameters import get_parameters
+from trackers.atom_ebm.params import AtomEbmParams
+from trackers.atom_ebm.sample_geometry import ImageNormalizer, extract_crop, search_scale
+from trackers.atom_ebm.weights import resolve_checkpoint
+from trackers.base import Tracker, TrackerOutput, validate_image, validate_init_box
+
+logger = logging.getLogger(__name__)
+
+CLASSIFIER_LAYER = "layer3"
+IOU_LAYERS = ("layer2", "layer3")
+
+
+class FeatureNet(Protocol):
+    """What the tracker needs from a network (``ltr.models.bbreg.ATOMnet`` satisfies it).
+
+    ``extract_backbone_features(images [B, 3, H, W], layers)`` returns a mapping with "layer2" and "layer3";
+    ``bb_regressor`` (an ``AtomIoUNet``) is only used when refinement is not "none".
+    """
+
+    def extract_backbone_features(self, images: torch.Tensor, layers: Sequence[str] | None = None): ...
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``None`` -> CUDA when available, else CPU; a CUDA device without CUDA is a ``ValueError``."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device '{device}' requested but CUDA is not available; use --device cpu")
+    return resolved
+
+
+class AtomEbmTracker(Tracker):
+    """ATOM online classifier + IoU-Net refinement (see the module docstring)."""
+
+    def __init__(self, net: FeatureNet, params: AtomEbmParams, device: str | torch.device | None = None):
+        self.params = params
+        self.device = resolve_device(device)
+        self.net = net
+        if isinstance(net, torch.nn.Module):
+            net.to(self.device).eval().requires_grad_(False)
+        self.use_iou_net = params.refinement != "none"
+        self.refiner = BoxRefiner(params) if self.use_iou_net else None
+        self.normalize = ImageNormalizer(self.device)
+        self.generator = torch.Generator(device=self.device)
+        self.rng = np.random.default_rng(params.seed)
+        self.generator.manual_seed(int(self.rng.integers(2**62)) if params.seed is None else params.seed)
+        self.classifier: OnlineClassifier | None = None
+        self.last_flag: str | None = None
+
+    # ------------------------------------------------------------------ helpers
+    def _sync(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    def _backbone(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        layers = IOU_LAYERS if self.use_iou_net else (CLASSIFIER_LAYER,)
+        return dict(self.net.extract_backbone_features(images, layers=list(layers)))
+
+    def _scale(self) -> float:
+        return search_scale(tuple(self.size), self.params.search_area_scale, self.params.image_sample_size)
+
+    def _clamp_state(self) -> None:
+        """Keep the size within [min_size, image size] and the centre so that the box stays partly inside."""
+        width, height = self.image_size
+        self.size = np.clip(self.size, self.min_size, [width, height])
+        margin = (0.5 - self.params.inside_ratio) * self.size
+        self.pos = np.clip(self.pos, -margin, [width, height] + margin)
+
+    def _box(self) -> tuple[float, float, float, float]:
+        x, y = self.pos - self.size / 2
+        return (float(x), float(y), float(self.size[0]), float(self.size[1]))
+
+    # ------------------------------------------------------------------ Tracker API
+    @torch.no_grad()
+    def initialize(self, image: np.ndarray, box: Sequence[float]) -> None:
+        """Train the classifier on the augmented first frame and condition the IoU-Net on the given box."""
+        validate_image(image)
+        x, y, w, h = validate_init_box(box, image.shape)
+        p = self.params
+        self.image_size = np.array([image.shape[1], image.shape[0]], dtype=np.float64)
+        self.pos = np.array([x + w / 2, y + h / 2], dtype=np.float64)
+        self.size = np.array([w, h], dtype=np.float64)
+        self.min_size = np.minimum(self.size, 10.0)
+        self.frame_num = 1
+        scale = self._scale()
+        size = p.image_sample_size
+        expanded = extract_crop(image, tuple(self.pos), scale, 2 * size)
+        crops, offsets = augmented_samples(expanded, size, (0.0, 0.0), p, self.rng)
+        features = self._backbone(self.normalize(crops))
+        layer3 = normalize_features(features[CLASSIFIER_LAYER])
+        num_dropout = p.num_dropout_samples
+        if num_dropout:
+            keep = torch.rand(num_dropout, layer3.shape[1], 1, 1, generator=self.generator, device=self.device)
+            dropped = layer3[:1] * (keep >= p.dropout_prob) / (1.0 - p.dropout_prob)  # channel dropout (dropout2d)
+            layer3 = torch.cat((layer3, dropped), dim=0)
+            offsets = np.concatenate((offsets, np.repeat(offsets[:1], num_dropout, axis=0)), axis=0)
+        self.classifier = OnlineClassifier(p, layer3.shape[1], self.device, generator=_cpu_generator(self.rng))
+        self.classifier.initialize(layer3, self.classifier.labels(torch.from_numpy(offsets)))
+        if self.use_iou_net:
+            box_in_crop = torch.tensor([[size / 2 - w / (2 * scale), size / 2 - h / (2 * scale), w / scale, h / scale]],
+                                       device=self.device)
+            ref_feats = [features[name][:1] for name in IOU_LAYERS]
+            self.modulation = self.net.bb_regressor.get_modulation(ref_feats, box_in_crop)
+        self.last_flag = None
+
+    @torch.no_grad()
+    def track(self, image: np.ndarray) -> TrackerOutput:
+        """Locate the target; the score is the IoU-Net score of the output box (-inf when the target is lost)."""
+        if self.classifier is None:
+            raise RuntimeError("track() called before initialize()")
+        validate_image(image)
+        if image.shape[1] != self.image_size[0] or image.shape[0] != self.image_size[1]:
+            raise ValueError(f"frame size {image.shape[1]}x{image.shape[0]} differs from the first frame's "
+                             f"{int(self.image_size[0])}x{int(self.image_size[1])}")
+        p = self.params
+        start = time.perf_counter()
+        self.frame_num += 1
+        size = p.image_sample_size
+        center = self.pos.copy()
+        scale = self._scale()
+        crop = self.normalize(extract_crop(image, tuple(center), scale, size))
+        t_backbone = time.perf_counter()
+        features = self._backbone(crop)
+        self._sync()
+        t_classifier = time.perf_counter()
+        projected = self.classifier.project(normalize_features(features[CLASSIFIER_LAYER]))
+        score_map = self.classifier.score_map(projected)
+        loc = localize_target(score_map, tuple(self.size / scale), p)
+        self.last_flag = loc.flag
+        t_refine = time.perf_counter()
+        score = -math.inf
+        if loc.flag != NOT_FOUND:
+            class_pos = center + np.asarray(loc.displacement) * scale
+            if self.use_iou_net:
+                score = self._refine(features, class_pos, center, scale)
+            else:
+                self.pos = class_pos
+                score = loc.max_score
+            self._clamp_state()
+        self._sync()
+        t_update = time.perf_counter()
+        offset = torch.as_tensor((self.pos - center) / scale, dtype=torch.float32)
+        self.classifier.update(projected, offset, loc.flag, self.frame_num)
+        self._sync()
+        end = time.perf_counter()
+        timings = {
+            "backbone": t_classifier - t_backbone,
+            "classifier": (t_refine - t_classifier) + (end - t_update),
+            "refinement": t_update - t_refine,
+            "other": t_backbone - start,
+        }
+        return TrackerOutput(box=self._box(), score=float(score), timings=timings)
+
+    def _refine(self, features: dict[str, torch.Tensor], class_pos: np.ndarray, center: np.ndarray,
+                scale: float) -> float:
+        """Refine the box around the classifier's position; updates pos/size and returns the box score."""
+        p = self.params
+        size = p.image_sample_size
+        iou_feats = self.net.bb_regressor.get_iou_feat([features[name] for name in IOU_LAYERS])
+        crop_size = self.size / scale
+        crop_center = (class_pos - center) / scale + size / 2
+        estimate = torch.tensor([*(crop_center - crop_size / 2), *crop_size], dtype=torch.float32, device=self.device)
+        boxes = initial_boxes(estimate, p.num_init_random_boxes, p.box_jitter_pos, p.box_jitter_size, self.generator)
+
+        def score_fn(candidates: torch.Tensor) -> torch.Tensor:
+            return self.net.bb_regressor.predict_iou(self.modulation, iou_feats, candidates[None])[0]
+
+        refined, scores = self.refiner.refine(score_fn, boxes)
+        final = select_final_box(refined, scores, p.top_k, p.max_aspect_ratio)
+        if final is None:  # every box degenerate: keep the previous box (the classifier shift is discarded)
+            return -math.inf
+        box, box_score = final
+        x, y, w, h = box.tolist()
+        self.pos = center + (np.array([x + w / 2, y + h / 2]) - size / 2) * scale
+        self.size = np.array([w, h]) * scale
+        return float(box_score)
+
+
+def _cpu_generator(rng: np.random.Generator) -> torch.Generator:
+    generator = torch.Generator()
+    generator.manual_seed(int(rng.integers(2**62)))
+    return generator
+
+
+def build_tracker(*, param: str = "default", checkpoint: str | None = None,
+                  device: str | torch.device | None = None) -> AtomEbmTracker:
+    """Build the tracker with parameter set ``param`` and the network from ``checkpoint``.
+
+    ``checkpoint`` None -> $ATOM_EBM_CHECKPOINT -> bundled default (see ``trackers.atom_ebm.weights``).
+    """
+    from ltr.admin.loading import load_network
+
+    params = get_parameters(param)
+    resolved = resolve_device(device)
+    net = load_network(resolve_checkpoint(checkpoint), device=resolved)
+    return AtomEbmTracker(net, params, device=resolved)
