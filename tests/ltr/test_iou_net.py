@@ -1,0 +1,159 @@
+"""AtomIoUNet / ATOMnet: state-dict layout vs the reference key list, data flow vs a hand-wired forward."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from ltr.models.bbreg import ATOMnet, AtomIoUNet
+from ltr.models.registry import build_model, list_models
+
+SPEC = Path(__file__).resolve().parents[2].parent / "shared" / "spec" / "atom_state_dict_keys.json"
+
+
+def midpoint_pool(features: torch.Tensor, boxes: torch.Tensor, out_h: int, out_w: int, samples: int = 48) -> torch.Tensor:
+    """Bin means by the midpoint rule on grid_sample's zero-padded bilinear interpolant.
+
+    features [B, C, H, W]; boxes [B, P, 4] (x1, y1, x2, y2) in feature cells -> [B, P, C, out_h, out_w].
+    """
+    batch, channels, height, width = features.shape
+    num = boxes.shape[1]
+    fx = (torch.arange(out_w * samples, dtype=features.dtype) + 0.5) / (out_w * samples)
+    fy = (torch.arange(out_h * samples, dtype=features.dtype) + 0.5) / (out_h * samples)
+    x1, y1, x2, y2 = boxes.unbind(-1)
+    xs = x1[..., None] + (x2 - x1)[..., None] * fx  # [B, P, out_w * samples]
+    ys = y1[..., None] + (y2 - y1)[..., None] * fy
+    grid = torch.stack(
+        (
+            (2 * xs / (width - 1) - 1)[:, :, None, :].expand(-1, -1, ys.shape[-1], -1),
+            (2 * ys / (height - 1) - 1)[:, :, :, None].expand(-1, -1, -1, xs.shape[-1]),
+        ),
+        dim=-1,
+    )
+    sampled = torch.stack([F.grid_sample(features[b : b + 1].expand(num, -1, -1, -1), grid[b], align_corners=True) for b in range(batch)])
+    return sampled.view(batch, num, channels, out_h, samples, out_w, samples).mean(dim=(4, 6))
+
+
+def manual_scores(head: AtomIoUNet, ref: list[torch.Tensor], test: list[torch.Tensor], ref_box: torch.Tensor, proposals: torch.Tensor) -> torch.Tensor:
+    """The data flow of facts section a, wired by hand with the head's layers and midpoint-rule pooling."""
+    xyxy = torch.cat((ref_box[:, :2], ref_box[:, :2] + ref_box[:, 2:]), dim=1)[:, None]
+    pooled3 = midpoint_pool(head.conv3_1r(ref[0]), xyxy / 8, 3, 3)[:, 0]
+    pooled4 = midpoint_pool(head.conv4_1r(ref[1]), xyxy / 16, 1, 1)[:, 0]
+    joint = torch.cat((head.fc3_1r(pooled3), pooled4), dim=1)
+    mod3, mod4 = head.fc34_3r(joint), head.fc34_4r(joint)
+    test3 = head.conv3_2t(head.conv3_1t(test[0])) * mod3
+    test4 = head.conv4_2t(head.conv4_1t(test[1])) * mod4
+    boxes = torch.cat((proposals[..., :2], proposals[..., :2] + proposals[..., 2:]), dim=-1)
+    batch, num = proposals.shape[:2]
+    roi3 = midpoint_pool(test3, boxes / 8, 5, 5).flatten(0, 1)
+    roi4 = midpoint_pool(test4, boxes / 16, 3, 3).flatten(0, 1)
+    hidden3 = F.relu(head.fc3_rt.bn(head.fc3_rt.linear(roi3.flatten(1))[..., None, None])).flatten(1)
+    hidden4 = F.relu(head.fc4_rt.bn(head.fc4_rt.linear(roi4.flatten(1))[..., None, None])).flatten(1)
+    return head.iou_predictor(torch.cat((hidden3, hidden4), dim=1)).view(batch, num)
+
+
+@pytest.fixture(scope="module")
+def net() -> ATOMnet:
+    torch.manual_seed(0)
+    model = build_model("atom_resnet18").double().eval()
+    for module in model.modules():  # non-trivial BN statistics
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.1, 0.1)
+            module.running_var.uniform_(0.5, 1.5)
+    return model
+
+
+@pytest.mark.skipif(not SPEC.is_file(), reason=f"reference key list {SPEC} not present")
+def test_state_dict_matches_reference_keys_and_counts() -> None:
+    spec = json.loads(SPEC.read_text())
+    state = build_model("atom_resnet18").state_dict()
+    assert {k: list(v.shape) for k, v in state.items()} == spec["keys"]
+    model = build_model("atom_resnet18")
+    counts = spec["header"]["trainable_parameter_counts"]
+    for prefix, expected in counts.items():
+        module = model.get_submodule(prefix)
+        assert sum(p.numel() for p in module.parameters()) == expected, prefix
+    assert sum(p.numel() for p in model.parameters()) == spec["header"]["total_parameters"]
+
+
+def test_registry_lists_builders() -> None:
+    assert {"atom_resnet18", "atom_resnet50"} <= set(list_models())
+    with pytest.raises(ValueError, match="atom_resnet18"):
+        build_model("nope")
+
+
+def test_backbone_frozen_and_head_trainable() -> None:
+    model = build_model("atom_resnet18")
+    assert model.iou_layers == ("layer2", "layer3")
+    assert not any(p.requires_grad for p in model.feature_extractor.parameters())
+    assert all(p.requires_grad for p in model.bb_regressor.parameters())
+
+
+def test_initialisation() -> None:
+    torch.manual_seed(0)
+    head = AtomIoUNet()
+    weight = head.fc3_rt.linear.weight
+    assert weight.std().item() == pytest.approx((2.0 / 6400) ** 0.5, rel=0.02)  # Kaiming normal, fan_in
+    conv = head.conv4_1t[0].weight
+    assert conv.std().item() == pytest.approx((2.0 / (256 * 9)) ** 0.5, rel=0.02)
+    for module in head.modules():
+        if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)):
+            assert torch.count_nonzero(module.bias) == 0
+        if isinstance(module, torch.nn.BatchNorm2d):
+            assert 0 <= module.weight.min() and module.weight.max() <= 1 and module.weight.std() > 0.1
+            assert torch.count_nonzero(module.bias) == 0
+
+
+def test_forward_matches_hand_wired_flow(net: ATOMnet) -> None:
+    generator = torch.Generator().manual_seed(1)
+    train = torch.randn(2, 3, 64, 64, generator=generator, dtype=torch.float64)
+    test = torch.randn(2, 3, 64, 64, generator=generator, dtype=torch.float64)
+    train_boxes = torch.tensor([[14.0, 18.5, 30.2, 24.7], [20.3, 9.1, 22.4, 35.6]], dtype=torch.float64)
+    proposals = torch.tensor(
+        [[[12.0, 15.0, 33.0, 27.0], [-4.5, 30.1, 20.0, 40.0], [25.2, 25.3, 10.4, 12.5]], [[20.0, 10.0, 22.0, 36.0], [5.0, 5.0, 50.0, 50.0], [40.0, 2.0, 30.0, 20.0]]],
+        dtype=torch.float64,
+    )
+    with torch.no_grad():
+        scores = net(train, test, train_boxes, proposals)
+        ref_feats = net.extract_backbone_features(train)
+        test_feats = net.extract_backbone_features(test)
+        expected = manual_scores(net.bb_regressor, list(ref_feats.values()), list(test_feats.values()), train_boxes, proposals)
+        swapped = net(test, train, train_boxes, proposals)
+    assert scores.shape == (2, 3)
+    torch.testing.assert_close(scores, expected, rtol=2e-3, atol=2e-3 * expected.abs().max().item())
+    assert not torch.allclose(scores, swapped)  # the train image modulates, the test image is scored
+
+
+def test_predict_iou_gradient_wrt_proposals(net: ATOMnet) -> None:
+    generator = torch.Generator().manual_seed(2)
+    feats = net.extract_backbone_features(torch.randn(1, 3, 64, 64, generator=generator, dtype=torch.float64))
+    head = net.bb_regressor
+    with torch.no_grad():
+        modulation = head.get_modulation(list(feats.values()), torch.tensor([[14.3, 18.6, 30.2, 24.7]], dtype=torch.float64))
+        iou_feats = head.get_iou_feat(list(feats.values()))
+    assert [m.shape for m in modulation] == [(1, 256, 1, 1)] * 2 and (modulation[0] >= 0).all()
+    proposals = torch.tensor([[[13.1, 17.3, 31.7, 25.9], [20.9, 22.3, 15.1, 11.7]]], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda p: head.predict_iou(modulation, iou_feats, p), (proposals,), eps=1e-6, atol=1e-5)
+
+
+def test_bad_inputs_raise(net: ATOMnet) -> None:
+    head = net.bb_regressor
+    feats = [torch.zeros(1, 128, 8, 8, dtype=torch.float64), torch.zeros(1, 256, 4, 4, dtype=torch.float64)]
+    with pytest.raises(ValueError, match="ref_boxes"):
+        head.get_modulation(feats, torch.zeros(2, 4, dtype=torch.float64))
+    with pytest.raises(ValueError, match="non-finite"):
+        head.get_modulation(feats, torch.tensor([[1.0, 2.0, float("inf"), 3.0]], dtype=torch.float64))
+    with pytest.raises(ValueError, match="ref_feats"):
+        head.get_modulation(feats[:1], torch.zeros(1, 4, dtype=torch.float64))
+    with torch.no_grad():
+        modulation = head.get_modulation(feats, torch.tensor([[8.0, 8.0, 20.0, 20.0]], dtype=torch.float64))
+        iou_feats = head.get_iou_feat(feats)
+    with pytest.raises(ValueError, match="proposals"):
+        head.predict_iou(modulation, iou_feats, torch.zeros(1, 4, dtype=torch.float64))
+    with pytest.raises(ValueError, match="non-finite"):
+        head.predict_iou(modulation, iou_feats, torch.full((1, 2, 4), float("nan"), dtype=torch.float64))
+    with pytest.raises(ValueError, match="iou_feats"):
+        head.predict_iou(modulation, [feats[0], feats[0]], torch.zeros(1, 2, 4, dtype=torch.float64))
