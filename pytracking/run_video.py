@@ -1,0 +1,171 @@
+"""Track one object through a video file or an image folder.
+
+    python -m pytracking.run_video PATH [--init-box X Y W H] [--checkpoint F] [--param default] [--device D]
+                                   [--save-boxes F] [--save-video F] [--show] [--tracker atom_ebm]
+
+Boxes are 0-based (x, y, w, h) pixels, written one ``x,y,w,h`` line per frame (frame 0 = the initial box).
+Without ``--init-box`` the box is drawn in an OpenCV window (needs a GUI build of OpenCV and a display).
+Unreadable frames in the middle of an image folder are skipped with a warning and keep the previous box.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from pytracking.utils.box_io import save_boxes
+from pytracking.utils.drawing import annotate
+from pytracking.utils.video_io import GUI_HELP, gui_available, open_source
+from trackers.base import validate_init_box
+from trackers.registry import build_tracker
+
+logger = logging.getLogger("pytracking.run_video")
+
+WINDOW = "ATOM-EBM"
+
+
+class VideoWriter:
+    """Annotated MP4 (mp4v) written to a hidden temporary file and renamed into place on ``close``."""
+
+    def __init__(self, path: Path, fps: float, frame_size: tuple[int, int]):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = path.with_name(f".{path.stem}.partial{path.suffix or '.mp4'}")
+        self.writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, frame_size)
+        if not self.writer.isOpened():
+            raise ValueError(f"cannot write video {path} (OpenCV has no mp4v encoder for it)")
+
+    def write(self, image_rgb: np.ndarray) -> None:
+        """Append one RGB frame."""
+        self.writer.write(cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR))
+
+    def close(self, keep: bool = True) -> None:
+        """Finish the file; move it into place when ``keep``, else delete it."""
+        self.writer.release()
+        if keep:
+            os.replace(self.tmp, self.path)
+        else:
+            self.tmp.unlink(missing_ok=True)
+
+
+def select_box(image: np.ndarray) -> tuple[float, float, float, float]:
+    """Let the user draw the initial box on ``image`` (RGB) with OpenCV's ROI selector."""
+    if not gui_available():
+        raise ValueError(f"no --init-box given and cannot show a window to draw one: {GUI_HELP}")
+    x, y, w, h = cv2.selectROI(WINDOW, cv2.cvtColor(image, cv2.COLOR_RGB2BGR), showCrosshair=True)
+    cv2.destroyWindow(WINDOW)
+    if w <= 0 or h <= 0:
+        raise ValueError("no box selected")
+    return float(x), float(y), float(w), float(h)
+
+
+def track_video(path: str | os.PathLike, *, init_box: Sequence[float] | None = None, tracker_name: str = "atom_ebm",
+                param: str = "default", checkpoint: str | None = None, device: str | None = None,
+                save_boxes_path: str | os.PathLike | None = None, save_video_path: str | os.PathLike | None = None,
+                show: bool = False) -> np.ndarray:
+    """Run a tracker over a video file / image folder and return the [N, 4] xywh boxes (one per frame).
+
+    Raises:
+        FileNotFoundError / ValueError: unreadable source, bad box, missing checkpoint, no display.
+    """
+    if show and not gui_available():
+        raise ValueError(f"--show needs a window: {GUI_HELP}")
+    source = open_source(path)
+    try:
+        frames = iter(source)
+        first = next(frames, None)
+        if first is None:
+            raise ValueError(f"cannot read the first frame of {path}")
+        box = validate_init_box(init_box, first.shape) if init_box is not None else select_box(first)
+        tracker = build_tracker(tracker_name, param=param, checkpoint=checkpoint, device=device)
+        tracker.initialize(first, box)
+        boxes = [box]
+        writer = None
+        if save_video_path is not None:
+            fps = source.fps or 30.0
+            writer = VideoWriter(Path(save_video_path), fps, (first.shape[1], first.shape[0]))
+            writer.write(annotate(first, box))
+        completed = False
+        try:
+            total = len(source) if hasattr(source, "__len__") else None
+            last_frame = first
+            fps_estimate = None
+            for frame in tqdm(frames, total=None if total is None else total - 1, desc=source.name, unit="frame"):
+                if frame is None or frame.shape != first.shape:
+                    if frame is not None:
+                        logger.warning("frame %d has size %s, expected %s; skipped", len(boxes),
+                                       frame.shape[:2], first.shape[:2])
+                    boxes.append(boxes[-1])
+                    frame, score = last_frame, None
+                else:
+                    start = time.perf_counter()
+                    output = tracker.track(frame)
+                    elapsed = time.perf_counter() - start
+                    fps_estimate = 1.0 / max(elapsed, 1e-6)
+                    boxes.append(output.box)
+                    score = output.score
+                    last_frame = frame
+                if writer is not None or show:
+                    canvas = annotate(frame, boxes[-1], score, fps_estimate)
+                    if writer is not None:
+                        writer.write(canvas)
+                    if show:
+                        cv2.imshow(WINDOW, cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))
+                        if cv2.waitKey(1) & 0xFF == ord("q"):
+                            break
+            completed = True
+        finally:
+            if writer is not None:
+                writer.close(keep=completed)
+        result = np.asarray(boxes, dtype=np.float64)
+        if save_boxes_path is not None:
+            save_boxes(save_boxes_path, result)
+        return result
+    finally:
+        source.close()
+        if show:
+            cv2.destroyAllWindows()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Command-line interface."""
+    parser = argparse.ArgumentParser(prog="python -m pytracking.run_video", description=__doc__.split("\n\n")[0])
+    parser.add_argument("path", help="video file or folder of images")
+    parser.add_argument("--init-box", type=float, nargs=4, metavar=("X", "Y", "W", "H"),
+                        help="initial box, 0-based pixels (default: draw it in a window)")
+    parser.add_argument("--tracker", default="atom_ebm", help="registered tracker name (default: atom_ebm)")
+    parser.add_argument("--param", default="default", help="parameter set (default: default)")
+    parser.add_argument("--checkpoint", help="network checkpoint (default: $ATOM_EBM_CHECKPOINT, then the bundled model)")
+    parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when available)")
+    parser.add_argument("--save-boxes", help="write the boxes here, one x,y,w,h line per frame")
+    parser.add_argument("--save-video", help="write an annotated MP4 here")
+    parser.add_argument("--show", action="store_true", help="show the tracking live (needs a GUI build of OpenCV)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status (user errors: one line on stderr, status 2)."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        boxes = track_video(args.path, init_box=args.init_box, tracker_name=args.tracker, param=args.param,
+                            checkpoint=args.checkpoint, device=args.device, save_boxes_path=args.save_boxes,
+                            save_video_path=args.save_video, show=args.show)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"run_video: error: {error}", file=sys.stderr)
+        return 2
+    if args.save_boxes is None:
+        sys.stdout.write("".join(",".join(f"{v:.2f}" for v in row) + "\n" for row in boxes))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
