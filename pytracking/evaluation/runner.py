@@ -216,6 +216,8 @@ def run_dataset(
                 if error is not None:
                     failures[name] = error
                 bar.update()
+            pool.close()
+            pool.join()  # let workers exit cleanly (terminate() would leak their semaphores)
     bar.close()
     failures_path = out_dir / "failures.txt"
     if failures:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -172,6 +173,8 @@ def test_got10k_val_visibility_and_test_first_box(tmp_path):
     _write(val / "absence.label", "0\n1\n0\n")
     _write(val / "cover.label", "8\n0\n0\n")
     (sequence,) = load_dataset("got10k", tmp_path)
+    copy = pickle.loads(pickle.dumps(sequence))  # lazy sequences must reach DataLoader / runner workers
+    assert len(copy) == 3 and copy.ground_truth[2].tolist() == [3, 4, 5, 6]
     assert len(sequence) == 3 and sequence.target_visible.tolist() == [True, False, False]
     test = tmp_path / "test" / "GOT-10k_Test_000001"
     _touch_images(test, range(1, 6), "{:08d}.jpg")
