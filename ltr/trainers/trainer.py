@@ -239,8 +239,12 @@ class Trainer:
         return self.history
 
     def _run_epoch(self, loader: Iterable, *, training: bool) -> tuple[dict[str, float], int, float]:
-        """One pass over ``loader``; returns (mean stats over all processes, samples, seconds)."""
-        _set_epoch(loader, self.epoch)
+        """One pass over ``loader``; returns (mean stats over all processes, samples, seconds).
+
+        Training data are drawn for the current epoch; validation always uses epoch 0, so every
+        validation pass sees the same held-out samples and its losses are comparable across epochs.
+        """
+        _set_epoch(loader, self.epoch if training else 0)
         self.actor.train(training)
         keys: list[str] | None = None
         sums = torch.zeros(0, dtype=torch.float64)

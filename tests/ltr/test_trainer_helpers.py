@@ -14,10 +14,11 @@ class TinyBoxNet(nn.Module):
 
     iou_layers = ("layer2", "layer3")
 
-    def __init__(self) -> None:
+    def __init__(self, head_batch_norm: bool = True) -> None:
         super().__init__()
         self.feature_extractor = nn.Sequential(nn.Conv2d(3, 4, 3, stride=2), nn.BatchNorm2d(4), nn.ReLU())
-        self.bb_regressor = nn.Sequential(nn.Linear(12, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 1))
+        norm = nn.BatchNorm1d(16) if head_batch_norm else nn.Identity()
+        self.bb_regressor = nn.Sequential(nn.Linear(12, 16), norm, nn.ReLU(), nn.Linear(16, 1))
 
     def forward(self, train_images, test_images, train_boxes, proposals):
         batch = train_images.shape[0]
