@@ -71,15 +71,16 @@ def image_numbers(folder: Path, extensions: tuple[str, ...] = (".jpg", ".jpeg", 
     return sorted(numbers)
 
 
-def image_files(folder: Path, extensions: tuple[str, ...] = (".jpg", ".jpeg", ".png")) -> list[str]:
-    """Image file paths in ``folder``, ordered by the integer in the file name (then by name)."""
-    names = [n for n in os.listdir(folder) if os.path.splitext(n)[1].lower() in extensions]
+def frame_pattern(folder: Path, template: str) -> str:
+    """A ``str.format`` pattern for files in ``folder`` (braces in the folder name escaped)."""
+    escaped = str(folder).replace("{", "{{").replace("}", "}}")
+    return escaped + os.sep + template
 
-    def key(name: str) -> tuple[int, str]:
-        digits = _DIGITS.findall(name)
-        return (int(digits[-1]) if digits else -1, name)
 
-    return [str(folder / n) for n in sorted(names, key=key)]
+def count_lines(path: Path) -> int:
+    """Number of non-blank lines of a text file."""
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        return sum(1 for line in handle if line.strip())
 
 
 def load_first_box(path: Path, num_frames: int) -> np.ndarray:

@@ -20,10 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from pytracking.evaluation.datasets.common import (
-    LazyRange, image_numbers, load_first_box, load_flags, report_missing, resolve_root, select_sequences,
+    LazyRange, count_lines, frame_pattern, image_numbers, load_first_box, load_flags, report_missing, resolve_root,
+    select_sequences,
 )
-from pytracking.evaluation.datasets.trackingnet import count_lines
-from pytracking.evaluation.datasets.uav123 import frame_pattern
 from pytracking.evaluation.sequence import FrameList, Sequence
 from pytracking.utils.box_io import load_boxes
 

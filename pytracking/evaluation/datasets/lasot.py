@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pytracking.evaluation.datasets.common import LazyRange, load_flags, report_missing, resolve_root, select_sequences
-from pytracking.evaluation.datasets.trackingnet import count_lines
-from pytracking.evaluation.datasets.uav123 import frame_pattern
+from pytracking.evaluation.datasets.common import (
+    LazyRange, count_lines, frame_pattern, load_flags, report_missing, resolve_root, select_sequences,
+)
 from pytracking.evaluation.sequence import FrameList, Sequence
 from pytracking.utils.box_io import load_boxes
 

@@ -17,7 +17,7 @@ import os
 import re
 from pathlib import Path
 
-from pytracking.evaluation.datasets.common import image_numbers, report_missing, resolve_root, select_sequences
+from pytracking.evaluation.datasets.common import report_missing, resolve_root, select_sequences
 from pytracking.evaluation.sequence import Sequence
 from pytracking.utils.box_io import load_boxes
 

@@ -17,19 +17,12 @@ import os
 from pathlib import Path
 
 from pytracking.evaluation.datasets.common import (
-    LazyRange, image_numbers, load_first_box, report_missing, resolve_root, select_sequences,
+    LazyRange, count_lines, frame_pattern, image_numbers, load_first_box, report_missing, resolve_root, select_sequences,
 )
-from pytracking.evaluation.datasets.uav123 import frame_pattern
 from pytracking.evaluation.sequence import FrameList, Sequence
 from pytracking.utils.box_io import load_boxes
 
 TRAIN_CHUNKS = tuple(f"TRAIN_{k}" for k in range(12))
-
-
-def count_lines(path: Path) -> int:
-    """Number of non-blank lines of a text file."""
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        return sum(1 for line in handle if line.strip())
 
 
 def _test_sequences(root: Path, wanted: list[str] | None) -> list[Sequence]:

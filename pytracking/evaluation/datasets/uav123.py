@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from pytracking.evaluation.datasets.common import image_numbers, report_missing, resolve_root, select_sequences
+from pytracking.evaluation.datasets.common import frame_pattern, image_numbers, report_missing, resolve_root, select_sequences
 from pytracking.evaluation.sequence import FrameList, Sequence
 from pytracking.utils.box_io import load_boxes
 
@@ -61,12 +61,6 @@ def to_10fps(entry: UAVEntry) -> UAVEntry:
 def uav123_10fps_table() -> tuple[UAVEntry, ...]:
     """The 123 UAV123@10fps entries (ranges derived from the 30 fps table)."""
     return tuple(to_10fps(e) for e in uav123_table())
-
-
-def frame_pattern(folder: Path, template: str) -> str:
-    """A ``str.format`` pattern for files in ``folder`` (braces in the folder name escaped)."""
-    escaped = str(folder).replace("{", "{{").replace("}", "}}")
-    return escaped + os.sep + template
 
 
 def _strip_prefix(name: str) -> str:
