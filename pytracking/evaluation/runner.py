@@ -48,7 +48,7 @@ def run_sequence(tracker: Tracker, sequence: Sequence, *, progress: bool = False
         scores float64 [N] (tracker confidence; 1.0 for the given first frame).
 
     Raises:
-        ValueError: empty sequence, invalid first box or unreadable first frame.
+        ValueError: empty sequence, invalid first box, unreadable first frame, or a non-finite tracker box.
     """
     num_frames = len(sequence)
     if num_frames == 0:
@@ -79,7 +79,10 @@ def run_sequence(tracker: Tracker, sequence: Sequence, *, progress: bool = False
         start = time.perf_counter()
         output = tracker.track(image)
         times[index] = time.perf_counter() - start
-        boxes[index] = np.asarray(output.box, dtype=np.float64) + offset
+        box = np.asarray(output.box, dtype=np.float64).reshape(-1)
+        if box.shape != (4,) or not np.all(np.isfinite(box)):
+            raise ValueError(f"sequence {sequence.name} frame {index}: tracker returned an invalid box {output.box}")
+        boxes[index] = box + offset
         scores[index] = float(output.score)
     return boxes, times, scores
 

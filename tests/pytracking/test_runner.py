@@ -87,6 +87,18 @@ def test_run_sequence_converts_box_origin_and_keeps_box_on_corrupt_frame(tmp_pat
     assert "frame 3" in caplog.text
 
 
+def test_run_sequence_rejects_non_finite_tracker_box(tmp_path):
+    make_uav123_tree(tmp_path, {"bike1": 3})
+    (sequence,) = load_dataset("uav123_10fps", tmp_path, sequences=["bike1"])
+
+    class NaNTracker(RecordingTracker):
+        def track(self, image):
+            return TrackerOutput(box=(1.0, float("nan"), 3.0, 4.0), score=0.5)
+
+    with pytest.raises(ValueError, match="bike1 frame 1: tracker returned an invalid box"):
+        run_sequence(NaNTracker(), sequence)
+
+
 def test_cli_end_to_end_parallel_matches_serial(uav_root, tmp_path):
     base = [
         "opencv", "csrt", "--dataset", "uav123_10fps", "--dataset-root", str(uav_root),
