@@ -1,0 +1,70 @@
+"""The online classifier alone (parameter set no_refine) follows a synthetic target that moves between frames.
+
+The feature source is a fixed random stride-16 convolution of the image (not a trained backbone), so the test
+checks the classifier machinery: crops, augmentation, Gauss-Newton/CG training, peak finding, memory updates.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+import torch
+
+from trackers.atom_ebm.parameters import get_parameters
+from trackers.atom_ebm.tracker import AtomEbmTracker
+
+
+class RandomConvFeatures(torch.nn.Module):
+    """layer3-like features: fixed random 16x16/16 conv (3 -> 256) + ReLU; no IoU-Net (bb_regressor unused)."""
+
+    def __init__(self, seed: int = 0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.conv = torch.nn.Conv2d(3, 256, 32, stride=16, padding=8)
+
+    def extract_backbone_features(self, images, layers=None):
+        assert list(layers) == ["layer3"], layers
+        return OrderedDict(layer3=torch.relu(self.conv(images)))
+
+
+def _frames(num: int, step: tuple[int, int]):
+    rng = np.random.default_rng(0)
+    background = (rng.random((30, 40, 3)) * 255).astype(np.uint8)
+    background = np.kron(background, np.ones((8, 8, 1), np.uint8))  # 240 x 320, blocky texture
+    target = np.zeros((32, 32, 3), np.uint8)
+    target[::2, :, 0] = 255  # striped red/green patch
+    target[1::2, :, 1] = 255
+    frames, boxes = [], []
+    for i in range(num):
+        x, y = 100 + i * step[0], 90 + i * step[1]
+        frame = background.copy()
+        frame[y:y + 32, x:x + 32] = target
+        frames.append(frame)
+        boxes.append((float(x), float(y), 32.0, 32.0))
+    return frames, boxes
+
+
+def test_classifier_follows_translated_target():
+    params = get_parameters("no_refine")
+    tracker = AtomEbmTracker(RandomConvFeatures(), params, device="cpu")
+    frames, boxes = _frames(8, (7, 4))
+    tracker.initialize(frames[0], boxes[0])
+    errors = []
+    for frame, gt in zip(frames[1:], boxes[1:]):
+        out = tracker.track(frame)
+        assert tracker.last_flag != "not_found"
+        center = np.array(out.box[:2]) + np.array(out.box[2:]) / 2
+        gt_center = np.array(gt[:2]) + 16.0
+        errors.append(np.linalg.norm(center - gt_center))
+        assert out.box[2:] == (32.0, 32.0)  # no refinement: size kept
+    # one feature cell is 16 crop px = 8.9 image px here; the target moves 8 px per frame, 56 px in all
+    assert max(errors) < 6.0, errors
+    assert np.mean(errors) < 3.0, errors
+
+
+def test_classifier_static_target_is_exact():
+    tracker = AtomEbmTracker(RandomConvFeatures(), get_parameters("no_refine"), device="cpu")
+    frames, boxes = _frames(3, (0, 0))
+    tracker.initialize(frames[0], boxes[0])
+    for frame in frames[1:]:
+        assert tracker.track(frame).box == boxes[0]
