@@ -136,8 +136,9 @@ def prroi_pool2d(
     one_hot = (batch_idx.long().unsqueeze(1) == torch.arange(batch, device=features.device)).to(features.dtype)
     wy_batched = (one_hot[:, None, :, None] * wy[:, :, None, :]).reshape(num * oh, batch * height)
     rows = wy_batched @ features.permute(0, 2, 1, 3).reshape(batch * height, channels * width)
-    rows = rows.view(num, oh, channels, width)
-    return torch.einsum("kpcw,kqw->kcpq", rows, wx)
+    # Contract x as [ow, W] @ [W, oh * C] per box: a wide output keeps the small batched matmuls efficient.
+    out = torch.bmm(wx, rows.view(num, oh * channels, width).transpose(1, 2))  # [K, ow, oh * C]
+    return out.view(num, ow, oh, channels).permute(0, 3, 2, 1).contiguous()
 
 
 def prroi_pool2d_batched(
@@ -169,8 +170,9 @@ def prroi_pool2d_batched(
     num = boxes.shape[1]
     wy, wx = _axis_weights_xy(boxes.to(features.dtype), oh, ow, height, width, spatial_scale)  # [B,P,oh,H], [B,P,ow,W]
     rows = torch.bmm(wy.reshape(batch, num * oh, height), features.permute(0, 2, 1, 3).reshape(batch, height, channels * width))
-    rows = rows.view(batch, num, oh, channels, width)
-    return torch.einsum("bnpcw,bnqw->bncpq", rows, wx)
+    rows = rows.view(batch * num, oh * channels, width)
+    out = torch.bmm(wx.reshape(batch * num, ow, width), rows.transpose(1, 2))  # [B * P, ow, oh * C]
+    return out.view(batch, num, ow, oh, channels).permute(0, 1, 4, 3, 2).contiguous()
 
 
 class PrRoIPool2D(nn.Module):
