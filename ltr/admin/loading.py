@@ -83,12 +83,25 @@ def _constructor(checkpoint: Mapping[str, Any], state_dict: Mapping[str, Any], f
         if not isinstance(spec, Mapping) or not isinstance(spec.get("name"), str) or not isinstance(spec.get("kwargs", {}), Mapping):
             raise ValueError(f"{file}: 'net_constructor' must be {{'name': str, 'kwargs': dict}}, got {spec!r}")
         return spec["name"], dict(spec.get("kwargs", {}))
-    legacy_name = getattr(checkpoint.get("constructor"), "fun_name", None)
+    legacy = checkpoint.get("constructor")
+    legacy_name = getattr(legacy, "fun_name", None)
     if isinstance(legacy_name, str) and legacy_name in list_models():
-        return legacy_name, {}
+        return legacy_name, _legacy_head_kwargs(getattr(legacy, "kwds", None))
     if "feature_extractor.layer1.0.conv3.weight" in state_dict:
         return "atom_resnet50", {}
     return "atom_resnet18", {}
+
+
+def _legacy_head_kwargs(kwds: Any) -> dict[str, Any]:
+    """The IoU-Net width arguments of a legacy ``NetConstructor.kwds``, when they are plain int pairs."""
+    if not isinstance(kwds, Mapping):
+        return {}
+    kwargs = {}
+    for key in ("iou_input_dim", "iou_inter_dim"):
+        value = kwds.get(key)
+        if isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, int) for v in value):
+            kwargs[key] = tuple(value)
+    return kwargs
 
 
 def load_state_dict_into(net: torch.nn.Module, state_dict: Mapping[str, Any], source: str = "state dict") -> None:

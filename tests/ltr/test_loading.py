@@ -117,7 +117,7 @@ def test_load_network_legacy_pytracking_pickle(
             self.fun_name = "atom_resnet18"
             self.fun_module = "ltr.models.bbreg.atom"
             self.args = ()
-            self.kwds = {"backbone_pretrained": True}
+            self.kwds = {"backbone_pretrained": True, "iou_input_dim": (256, 256), "iou_inter_dim": [256, 256]}
 
     class Settings:
         def __init__(self) -> None:

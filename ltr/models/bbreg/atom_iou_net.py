@@ -105,7 +105,7 @@ class AtomIoUNet(nn.Module):
         Args:
             modulation: output of :meth:`get_modulation`, two [B, 256, 1, 1] (or [B, 256]) tensors.
             iou_feats: output of :meth:`get_iou_feat`.
-            proposals: [B, P, 4] boxes, xywh crop px.
+            proposals: [B, P, 4] boxes, xywh crop px (finite; negative sizes pool to 0 as in the reference).
 
         Returns:
             [B, P] scores.
@@ -138,5 +138,8 @@ class AtomIoUNet(nn.Module):
 
 
 def _check_boxes_finite(boxes: torch.Tensor, name: str) -> None:
+    """Raise on NaN/inf boxes (a host sync; skipped while a CUDA graph is being captured)."""
+    if boxes.is_cuda and torch.cuda.is_current_stream_capturing():
+        return
     if not bool(torch.isfinite(boxes).all()):
         raise ValueError(f"{name} contain non-finite values")

@@ -103,6 +103,10 @@ def prroi_pool2d(
 ) -> torch.Tensor:
     """Precise RoI pooling of arbitrary boxes.
 
+    Boxes are routed to their image by a one-hot matmul, so the cost grows with B; for a fixed number of
+    boxes per image (IoU-Net proposals) :func:`prroi_pool2d_batched` is cheaper. Validating the rois
+    synchronises with the device once per call.
+
     Args:
         features: [B, C, H, W] float feature maps.
         rois: [K, 5] rows ``(batch_idx, x1, y1, x2, y2)`` in input-image pixels (same dtype/device as
