@@ -57,7 +57,7 @@ def gradient_ascent(
 
     Each iteration costs one forward+backward (score and gradient at y) and one forward without grad
     (score of the candidate ``y + step * grad``). A row whose candidate does not score strictly higher
-    keeps its box and multiplies its own step by ``decay``.
+    (or is not finite) keeps its box and multiplies its own step by ``decay``.
 
     Args:
         score_fn: [N, D] -> [N] differentiable score.
@@ -81,6 +81,8 @@ def gradient_ascent(
         for _ in range(num_iter):
             score, grad = _score_and_grad(score_fn, y)
             candidate = y + step * grad
+            # A non-finite gradient must not reach score_fn: such a row re-evaluates y and is rejected.
+            candidate = torch.where(torch.isfinite(candidate).all(dim=1, keepdim=True), candidate, y)
             with torch.no_grad():
                 candidate_score = _scores(score_fn, candidate)
             accept = candidate_score > score

@@ -110,6 +110,25 @@ def test_works_inside_inference_mode() -> None:
     torch.testing.assert_close(y, centre.expand(2, 2), atol=1e-5, rtol=0)
 
 
+def test_non_finite_gradient_rows_are_rejected_not_propagated() -> None:
+    seen_finite = []
+
+    def score(y: torch.Tensor) -> torch.Tensor:
+        seen_finite.append(bool(torch.isfinite(y).all()))
+        return torch.sqrt(y[:, 0]) - (y[:, 1] - 1.0) ** 2  # d/dy0 is infinite at y0 = 0
+
+    y0 = torch.tensor([[0.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
+    y, best = gradient_ascent(score, y0, 3, 0.25, 0.5)
+    assert all(seen_finite)
+    assert y[0, 0].item() == 0.0 and y[0, 1].item() == 0.0  # every step of row 0 was rejected
+    # row 1 follows the per-row loop by hand: grad (1/(2 sqrt(y0)), -2 (y1 - 1)), steps 0.25, all accepted
+    expected = np.array([1.0, 0.0])
+    for _ in range(3):
+        expected = expected + 0.25 * np.array([0.5 / np.sqrt(expected[0]), -2 * (expected[1] - 1.0)])
+    np.testing.assert_allclose(y[1].numpy(), expected, rtol=1e-12)
+    assert torch.isfinite(best).all()
+
+
 def test_zero_iterations_returns_input_and_its_score() -> None:
     y, score = gradient_ascent(torch_score, torch.from_numpy(Y0), 0, 0.1, 0.5)
     assert torch.equal(y, torch.from_numpy(Y0))
