@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
+import cv2
 import numpy as np
 import torch
 
@@ -137,9 +138,9 @@ class ATOMProcessing:
         The map is a function of the byte value per channel, so it is applied through a 256-entry table.
         """
         values = np.clip(np.arange(256, dtype=np.float64) * (brightness / 255.0), 0.0, 1.0)
-        tables = ((values[None, :] - self._mean[:, None]) / self._std[:, None]).astype(np.float32)  # [3, 256]
-        planes = [tables[channel][crop[:, :, channel]] for channel in range(3)]
-        return torch.from_numpy(np.stack(planes))
+        table = ((values[:, None] - self._mean[None, :]) / self._std[None, :]).astype(np.float32)  # [256, 3]
+        image = cv2.LUT(crop, table.reshape(256, 1, 3))
+        return torch.from_numpy(image).permute(2, 0, 1).contiguous()
 
     def _proposals(self, gt_box: torch.Tensor, generator: torch.Generator) -> dict[str, torch.Tensor]:
         proposals, density = sample_box_gmm(gt_box, self.proposal_sigmas, self.num_proposals, generator)

@@ -75,8 +75,13 @@ def crop_geometry(center_box: np.ndarray, search_area_factor: float, output_size
 def crop_image(image: np.ndarray, geometry: CropGeometry) -> np.ndarray:
     """The crop as uint8 (output_size, output_size, C): bilinear resampling, border replication outside the image.
 
-    Cost depends on the output size only (one ``cv2.warpAffine``), however large or far outside the crop is.
+    Cost depends on the output size only (``cv2.resize`` of the region when it lies inside the image, else one
+    ``cv2.warpAffine`` with the same pixel map), however large or far outside the crop is.
     """
+    height, width = image.shape[:2]
+    x0, y0, side, size = geometry.x0, geometry.y0, geometry.side, geometry.output_size
+    if x0 >= 0 and y0 >= 0 and x0 + side <= width and y0 + side <= height:  # same map, faster
+        return cv2.resize(image[y0:y0 + side, x0:x0 + side], (size, size), interpolation=cv2.INTER_LINEAR)
     scale = geometry.scale
     # OpenCV maps pixel centres: crop index j <-> image index (j + 0.5) / scale + x0 - 0.5
     matrix = np.array([

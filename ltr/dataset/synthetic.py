@@ -47,7 +47,7 @@ _PROCEDURAL_KINDS = ("noise", "stripes", "checker", "gradient")
 _SHAPES = ("ellipse", "rectangle", "polygon", "star", "blob")
 _SUBPIXEL_BITS = 4
 _SUPERSAMPLING = 4
-_SCENE_CACHE_SIZE = 32
+_SCENE_CACHE_SIZE = 1024  # planned scenes kept per process (a few kB each)
 _PROCEDURAL_SIZE = 192
 _PROCEDURAL_VARIANTS = 64  # per kind; variety also comes from the random crop, rotation and colour map
 
@@ -350,12 +350,28 @@ def _polygon_mask(vertices: np.ndarray, origin: tuple[int, int], size: tuple[int
 
 @dataclass(frozen=True)
 class _Object:
-    """A textured polygon over time: vertices [N, K, 2] image px and canonical->image affines [N, 2, 3]."""
+    """A textured polygon over time (compact: vertices are recomputed per frame).
 
-    vertices: np.ndarray
-    canonical_to_image: np.ndarray
+    Vertex k at frame t is ``A_t @ (canonical[k] * (1 + amplitude * sin(frequency * t + phase[k]))) + b_t`` with
+    ``[A_t | b_t] = canonical_to_image[t]``; the texture follows the undeformed affine.
+    """
+
+    canonical: np.ndarray  # [K, 2] polygon with bounding box [-0.5, 0.5]^2
+    canonical_to_image: np.ndarray  # [N, 2, 3]
+    wobble_amplitude: float
+    wobble_frequency: float
+    wobble_phase: np.ndarray  # [K]
     texture: _Texture
     gain: np.ndarray  # [N] brightness factor over time
+
+    def vertices(self, frames: np.ndarray | int) -> np.ndarray:
+        """Image-pixel vertices [..., K, 2] at the given frame index / indices."""
+        affine = self.canonical_to_image[frames]
+        t = np.asarray(frames, dtype=np.float64)[..., None]
+        wobble = 1 + self.wobble_amplitude * np.sin(self.wobble_frequency * t + self.wobble_phase)  # [..., K]
+        deformed = self.canonical * wobble[..., None]
+        linear, offset = affine[..., None, :, :2], affine[..., None, :, 2]
+        return (linear @ deformed[..., None])[..., 0] + offset
 
 
 @dataclass(frozen=True)
@@ -365,8 +381,8 @@ class _Scene:
     target: _Object
     boxes: np.ndarray  # [N, 4] float64 xywh
     valid: np.ndarray  # [N] bool
-    background: _Texture  # its source seen through ``camera``; ``colour_frame`` is its colour map or None
-    camera: np.ndarray  # [N, 2, 3] source px -> frame px
+    background: _Texture  # its source, seen through ``views``; ``colour_frame`` is its colour map or None
+    views: np.ndarray  # [N, 4] int (x0, y0, x1, y1): source region resized to the frame (camera pan / zoom)
     distractors: tuple[_Object, ...] = ()
     occluders: tuple[_Object, ...] = ()
     blur_sigma: float = 0.0
@@ -428,12 +444,11 @@ class SyntheticDataset(TrainingDataset):
         """RGB uint8 (H, W, 3) frame ``frame_id`` of sequence ``index`` (``draw_target=False``: without the target)."""
         scene = self._scene(index)
         t = self._check_frame(scene, index, frame_id)
-        frame = cv2.warpAffine(
-            self._sources().image(scene.background.source), _pixel_affine(scene.camera[t]), (scene.width, scene.height),
-            flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101,
-        )
+        x0, y0, x1, y1 = scene.views[t]
+        view = self._sources().image(scene.background.source)[y0:y1, x0:x1]
         if scene.colour_frame is not None:
-            frame = cv2.transform(frame, scene.colour_frame)
+            view = cv2.transform(view, scene.colour_frame)
+        frame = cv2.resize(view, (scene.width, scene.height), interpolation=cv2.INTER_LINEAR)
         objects = list(scene.distractors) + ([scene.target] if draw_target else []) + list(scene.occluders)
         for obj in objects:
             self._draw(frame, obj, t)
@@ -445,7 +460,7 @@ class SyntheticDataset(TrainingDataset):
         """bool (H, W): pixels whose centre-weighted coverage by the target polygon is >= 1/2 (occluders ignored)."""
         scene = self._scene(index)
         t = self._check_frame(scene, index, frame_id)
-        return _polygon_mask(scene.target.vertices[t], (0, 0), (scene.height, scene.width)) >= 128
+        return _polygon_mask(scene.target.vertices(t), (0, 0), (scene.height, scene.width)) >= 128
 
     def write_folder(self, root: str | os.PathLike, indices: SequenceType[int] | None = None, jpeg_quality: int = 95) -> list[Path]:
         """Write sequences in the OTB-style folder layout read by ``load_dataset("folder", root)``.
@@ -483,12 +498,12 @@ class SyntheticDataset(TrainingDataset):
 
     def _scene(self, index: int) -> _Scene:
         index = check_index(self, index)
-        scene = self._scenes.get(index)
+        scene = self._scenes.pop(index, None)  # re-inserted below: least recently used first
         if scene is None:
             scene = _plan_scene(self.params, self.seed, index, self._sources())
             if len(self._scenes) >= _SCENE_CACHE_SIZE:
                 self._scenes.pop(next(iter(self._scenes)))
-            self._scenes[index] = scene
+        self._scenes[index] = scene
         return scene
 
     def _sources(self) -> _SourcePool:
@@ -498,7 +513,7 @@ class SyntheticDataset(TrainingDataset):
 
     def _draw(self, frame: np.ndarray, obj: _Object, t: int) -> None:
         height, width = frame.shape[:2]
-        vertices = obj.vertices[t]
+        vertices = obj.vertices(t)
         x0, y0 = np.floor(vertices.min(axis=0)).astype(int)
         x1, y1 = np.ceil(vertices.max(axis=0)).astype(int)
         x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
@@ -585,15 +600,9 @@ def _object_track(
     frequency = rng.uniform(0.05, 0.3)
     lobes = int(rng.integers(2, 5))
     phase = lobes * np.arctan2(canonical[:, 1], canonical[:, 0]) + rng.uniform(0, 2 * np.pi)
-    wobble = 1 + amplitude * np.sin(frequency * np.arange(n)[:, None] + phase[None, :])  # [N, K]
-    deformed = canonical[None] * wobble[..., None]
-    vertices = np.stack([
-        linear[:, 0, 0, None] * deformed[..., 0] + linear[:, 0, 1, None] * deformed[..., 1] + centre[:, 0, None],
-        linear[:, 1, 0, None] * deformed[..., 0] + linear[:, 1, 1, None] * deformed[..., 1] + centre[:, 1, None],
-    ], axis=-1)
     canonical_to_image = np.concatenate([linear, centre[:, :, None]], axis=2)
     gain = 1 + rng.uniform(0, 0.15) * np.sin(rng.uniform(0.02, 0.15) * np.arange(n) + rng.uniform(0, 2 * np.pi))
-    return _Object(vertices, canonical_to_image, texture, gain)
+    return _Object(canonical, canonical_to_image, float(amplitude), float(frequency), phase, texture, gain)
 
 
 def _occluder_track(
@@ -609,10 +618,9 @@ def _occluder_track(
     speed = 0.0 if rng.random() < 0.2 else rng.uniform(0.05, 0.4) * target_size
     centre = anchor + np.outer(np.arange(n) - cross, speed * np.array([np.cos(direction), np.sin(direction)]))
     canonical = _canonical_shape(rng, str(rng.choice(_SHAPES)))
-    vertices = canonical[None] * stretch + centre[:, None, :]
     linear = np.broadcast_to(np.diag(stretch), (n, 2, 2))
     canonical_to_image = np.concatenate([linear, centre[:, :, None]], axis=2)
-    return _Object(vertices, canonical_to_image, texture, np.ones(n))
+    return _Object(canonical, canonical_to_image, 0.0, 0.0, np.zeros(len(canonical)), texture, np.ones(n))
 
 
 def _plan_scene(params: SyntheticParams, seed: int, index: int, pool: _SourcePool) -> _Scene:
@@ -629,16 +637,17 @@ def _plan_scene(params: SyntheticParams, seed: int, index: int, pool: _SourcePoo
     shape = str(rng.choice(_SHAPES))
     target_texture = _random_texture(rng, pool)
     target = _object_track(rng, params, n, width, height, size0, size_bounds, shape, target_texture)
-    boxes = _bounding_boxes(target.vertices)
+    target_vertices = target.vertices(np.arange(n))
+    boxes = _bounding_boxes(target_vertices)
 
     occluders = []
     for _ in range(int(rng.integers(params.max_occluders + 1))):
         occluders.append(_occluder_track(rng, n, target, size0, _random_texture(rng, pool)))
 
-    area = np.maximum(_polygon_area(target.vertices), 1e-9)
+    area = np.maximum(_polygon_area(target_vertices), 1e-9)
     hidden = np.zeros(n)
     for occluder in occluders:
-        hidden += _overlap_area(_bounding_boxes(occluder.vertices), boxes)
+        hidden += _overlap_area(_bounding_boxes(occluder.vertices(np.arange(n))), boxes)
     image_box = np.array([0.0, 0.0, width, height])
     inside = _overlap_area(boxes, image_box) / np.maximum(boxes[:, 2] * boxes[:, 3], 1e-9)
     valid = (hidden / area <= 1 - params.min_visible_fraction) & (inside >= params.min_inside_fraction)
@@ -673,12 +682,15 @@ def _plan_scene(params: SyntheticParams, seed: int, index: int, pool: _SourcePoo
         zoom_steps = _smooth_noise(rng, n, 1, rng.uniform(5, 20))[:, 0] * rng.uniform(0, 0.01)
         log_zoom = _fold(_integrate(np.log(zoom0), zoom_steps), np.log(zoom0), np.log(zoom0) + 0.4)
     zoom = np.exp(log_zoom)
-    camera = np.zeros((n, 2, 3))
-    camera[:, 0, 0] = camera[:, 1, 1] = zoom
-    camera[:, :, 2] = -offset * zoom[:, None]
+    # integer source regions (pan quantised to one source pixel) so that frames are plain resizes
+    low = np.round(offset).astype(np.int64)
+    high = np.round(offset + np.stack([width / zoom, height / zoom], axis=1)).astype(np.int64)
+    low = np.clip(low, 0, np.array([source_w - 1, source_h - 1]))
+    high = np.clip(np.maximum(high, low + 1), 1, np.array([source_w, source_h]))
+    views = np.concatenate([low, high], axis=1)
     colour_frame = background.colour if rng.random() < 0.5 else None
     blur_sigma = float(rng.uniform(0.5, 1.5)) if rng.random() < params.blur_prob else 0.0
     return _Scene(
-        width=width, height=height, target=target, boxes=boxes, valid=valid, background=background, camera=camera,
+        width=width, height=height, target=target, boxes=boxes, valid=valid, background=background, views=views,
         distractors=tuple(distractors), occluders=tuple(occluders), blur_sigma=blur_sigma, colour_frame=colour_frame,
     )

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 import pytest
 import torch
 
 from ltr.data.processing import ATOMProcessing
-from ltr.data.transforms import box_from_crop, box_to_crop, crop_geometry
+from ltr.data.transforms import box_from_crop, box_to_crop, crop_geometry, crop_image
 
 MEAN = np.array([0.485, 0.456, 0.406])[:, None, None]
 STD = np.array([0.229, 0.224, 0.225])[:, None, None]
@@ -175,3 +176,31 @@ def test_bad_input_is_a_clear_error():
         _run(processing, np.zeros((50, 50), np.uint8), [1.0, 1.0, 5.0, 5.0], test_image=image)
     with pytest.raises(ValueError, match="mode"):
         ATOMProcessing(mode="mse")
+
+
+def _bilinear_reference(image: np.ndarray, x0: int, y0: int, side: int, size: int) -> np.ndarray:
+    """Crop pixel j samples image point x0 + (j + 0.5) * side / size (pixel centres at i + 0.5), edges clamped."""
+    coords = (np.arange(size) + 0.5) * side / size - 0.5
+    xs, ys = coords + x0, coords + y0
+    image = image.astype(np.float64)
+
+    def sample(y: np.ndarray, x: np.ndarray) -> np.ndarray:
+        y = np.clip(y, 0, image.shape[0] - 1)
+        x = np.clip(x, 0, image.shape[1] - 1)
+        return image[y][:, x]
+
+    fx, fy = np.floor(xs).astype(int), np.floor(ys).astype(int)
+    wx, wy = (xs - fx)[None, :, None], (ys - fy)[:, None, None]
+    top = sample(fy, fx) * (1 - wx) + sample(fy, fx + 1) * wx
+    bottom = sample(fy + 1, fx) * (1 - wx) + sample(fy + 1, fx + 1) * wx
+    return top * (1 - wy) + bottom * wy
+
+
+@pytest.mark.parametrize("box", [[60.0, 50.0, 20.0, 30.0], [-15.0, 70.0, 30.0, 24.0]])
+def test_crop_matches_bilinear_reference(box):
+    """Scaled crops (inside the image and across its border) sample the documented pixel map."""
+    image = np.random.default_rng(12).integers(0, 256, size=(120, 150, 3), dtype=np.uint8)
+    image = cv2.GaussianBlur(image, (0, 0), 2.0)  # smooth, so fixed-point rounding differences stay small
+    geometry = crop_geometry(np.asarray(box), 3.0, 64)
+    expected = _bilinear_reference(image, geometry.x0, geometry.y0, geometry.side, 64)
+    assert np.abs(crop_image(image, geometry).astype(np.float64) - expected).max() <= 1.5
