@@ -1,6 +1,3 @@
-"""Training data sets: the ``TrainingDataset`` interface, adapters over the benchmark loaders, COCO, synthetic data."""
-from ltr.dataset.base import SequenceInfo, TrainingDataset
-from ltr.dataset.sequences import SequenceListDataset
-from ltr.dataset.synthetic import SyntheticDataset, SyntheticParams
-
-__all__ = ["SequenceInfo", "TrainingDataset", "SequenceListDataset", "SyntheticDataset", "SyntheticParams"]
+"""Training data sets: the ``TrainingDataset`` interface (``base``), views over the benchmark layouts (``sequences``,
+``got10k``, ``lasot``, ``trackingnet``, ``folder``, ``uav123``), COCO instances (``coco``) and procedural
+sequences (``synthetic``; ``python -m ltr.dataset.synthetic OUT_DIR`` writes them to disk)."""

@@ -9,6 +9,7 @@ import pytest
 
 from ltr.dataset.sequences import SequenceListDataset
 from ltr.dataset.synthetic import SyntheticDataset, SyntheticParams, list_image_files
+from ltr.dataset.synthetic import main as synthetic_main
 from pytracking.evaluation.datasets import load_dataset
 
 SMALL = SyntheticParams(
@@ -140,3 +141,13 @@ def test_invalid_parameters_and_indices():
         dataset.sequence_info(len(dataset))
     with pytest.raises(IndexError, match="frame 6"):
         dataset.frames(0, [6])
+
+
+def test_command_line_writer(tmp_path, capsys):
+    assert synthetic_main([str(tmp_path / "out"), "--num-sequences", "1", "--length", "3", "--seed", "4"]) == 0
+    boxes = np.loadtxt(tmp_path / "out" / "synthetic_000000" / "groundtruth.txt", delimiter=",")
+    expected = SyntheticDataset(SyntheticParams(num_sequences=1, sequence_length=3), seed=4).sequence_info(0)
+    np.testing.assert_allclose(boxes[expected.valid], expected.boxes[expected.valid], atol=0.006)
+    assert sorted(p.name for p in (tmp_path / "out" / "synthetic_000000" / "img").iterdir()) == ["0001.jpg", "0002.jpg", "0003.jpg"]
+    assert synthetic_main([str(tmp_path / "bad"), "--num-sequences", "0"]) == 2
+    assert "num_sequences" in capsys.readouterr().err
