@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from pytracking.libs.fourier import fourier_upsample
-from trackers.atom_ebm.classifier import apply_filter, gaussian_label, mlu, normalize_features
+from trackers.atom_ebm.classifier import (FactorizedConvLinearization, apply_filter, gaussian_label, mlu,
+                                          normalize_features)
 from trackers.atom_ebm.localization import HARD_NEGATIVE, NOT_FOUND, UNCERTAIN, localize_target
 from trackers.atom_ebm.optimizer import conjugate_gradient, gauss_newton_cg
 from trackers.atom_ebm.params import AtomEbmParams
@@ -106,10 +107,8 @@ def test_gauss_newton_step_solves_linearised_normal_equations():
         act = torch.where(resp >= 0, resp, 0.05 * (torch.exp(resp / 0.05) - 1))
         return (w.sqrt().view(-1, 1, 1, 1) * (act - y)).flatten().numpy()
 
-    def residuals(params):
-        return w.sqrt().view(-1, 1, 1, 1) * (mlu(apply_filter(x, params[0]), 0.05) - y)
-
-    (filt,) = gauss_newton_cg(residuals, [filt0], [reg], num_gn_iter=1, num_cg_iter=filt0.numel())
+    problem = lambda params: FactorizedConvLinearization(params[0], x, y, w, 0.05)  # noqa: E731
+    (filt,) = gauss_newton_cg(problem, [filt0], [reg], num_gn_iter=1, num_cg_iter=filt0.numel())
     theta = filt0.flatten().numpy()
     eps = 1e-6
     jac = np.zeros((independent_residuals(filt0).size, theta.size))
@@ -122,6 +121,32 @@ def test_gauss_newton_step_solves_linearised_normal_equations():
     r0 = independent_residuals(filt0)
     step = np.linalg.solve(jac.T @ jac + reg * np.eye(theta.size), -(jac.T @ r0 + reg * theta))
     np.testing.assert_allclose(filt.flatten().numpy(), theta + step, rtol=1e-5, atol=1e-8)
+
+
+def test_joint_linearization_matches_autograd_of_independent_residuals():
+    gen = torch.Generator().manual_seed(4)
+    x = torch.randn(3, 5, 6, 6, generator=gen, dtype=torch.float64)
+    y = gaussian_label(torch.zeros(3, 2, dtype=torch.float64), 6, 1.0)
+    w = torch.tensor([0.2, 0.3, 0.5], dtype=torch.float64)
+    filt = 0.3 * torch.randn(1, 4, 4, 4, generator=gen, dtype=torch.float64)
+    proj = 0.3 * torch.randn(4, 5, 1, 1, generator=gen, dtype=torch.float64)
+
+    def independent(f, p):
+        z = torch.einsum("dc,nchw->ndhw", p[:, :, 0, 0], x)
+        resp = torch.nn.functional.conv2d(z, f, padding=2)[..., :-1, :-1]
+        act = torch.where(resp >= 0, resp, 0.05 * (torch.exp(resp / 0.05) - 1))
+        return w.sqrt().view(-1, 1, 1, 1) * (act - y)
+
+    lin = FactorizedConvLinearization(filt, x, y, w, 0.05, projection=proj)
+    torch.testing.assert_close(lin.residuals, independent(filt, proj))
+    df = torch.randn(filt.shape, generator=gen, dtype=torch.float64)
+    dp = torch.randn(proj.shape, generator=gen, dtype=torch.float64)
+    _, expected_jvp = torch.func.jvp(independent, (filt, proj), (df, dp))
+    torch.testing.assert_close(lin.jvp([df, dp]), expected_jvp)
+    v = torch.randn(lin.residuals.shape, generator=gen, dtype=torch.float64)
+    _, vjp_fn = torch.func.vjp(independent, filt, proj)
+    for got, expected in zip(lin.vjp(v), vjp_fn(v)):
+        torch.testing.assert_close(got, expected)
 
 
 def test_joint_gauss_newton_decreases_factorized_objective():
@@ -138,7 +163,7 @@ def test_joint_gauss_newton_decreases_factorized_objective():
         return _objective_4(f, proj, y, w) + 1e-4 * (p**2).sum()
 
     before = objective(clf.filter, clf.projection)
-    f, p = gauss_newton_cg(clf.joint_residuals(x, y, w), [clf.filter, clf.projection], [0.1, 1e-4], 6, 10,
+    f, p = gauss_newton_cg(clf.joint_problem(x, y, w), [clf.filter, clf.projection], [0.1, 1e-4], 6, 10,
                            preconditioner=[0.1, 1e-4])
     after = objective(f, p)
     assert float(after) < 0.5 * float(before)

@@ -79,22 +79,59 @@ class FactorizedConvClassifier:
         """Raw filter response (no activation) of projected features [N, D, H, W] -> [N, 1, H, W]."""
         return apply_filter(projected, self.filter)
 
-    def joint_residuals(self, samples: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor):
-        """Data-residual function of (filter, projection) on raw samples [N, C, H, W] (for Gauss-Newton)."""
+    def joint_problem(self, samples: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor):
+        """Linearisation factory for (filter, projection) on raw samples [N, C, H, W] (for Gauss-Newton)."""
+        return lambda params: FactorizedConvLinearization(params[0], samples, labels, weights, self.mlu_alpha,
+                                                          projection=params[1])
+
+    def filter_problem(self, projected: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor):
+        """Linearisation factory for the filter alone on projected samples [N, D, H, W]."""
+        return lambda params: FactorizedConvLinearization(params[0], projected, labels, weights, self.mlu_alpha)
+
+
+def _pad_same_output(grad: torch.Tensor, kernel_size: int) -> torch.Tensor:
+    """Undo the cropping of ``apply_filter`` on an output gradient (zeros for the dropped row/column)."""
+    return F.pad(grad, (0, 1, 0, 1)) if kernel_size % 2 == 0 else grad
+
+
+class FactorizedConvLinearization:
+    """Residuals r_j = sqrt(w_j) (mlu(f * z_j) - y_j), z_j = P x_j (or z_j = x_j without P), and closed-form
+    Jacobian products.
+
+    J p = sqrt(w) mlu'(s) (p_f * z + f * (p_P x)); since f * (p_P x) = (p_P^T f) * x, the projection terms are
+    single-output convolutions of the raw samples with the combined kernel sum_d p_P[d, c] f[d] (and, in the
+    adjoint, the filter-weight gradient on x contracted with f), which is much cheaper than going through the
+    D-channel projected maps. Shapes: filter [1, D, k, k], projection [D, C, 1, 1], samples [N, C or D, H, W],
+    labels [N, 1, H, W], weights [N]; residuals [N, 1, H, W].
+    """
+
+    def __init__(self, filt: torch.Tensor, samples: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor,
+                 mlu_alpha: float, projection: torch.Tensor | None = None):
+        self.filter = filt
+        self.samples = samples
+        self.projection = projection
+        self.inputs = project(samples, projection) if projection is not None else samples
+        self.padding = filt.shape[-1] // 2
+        scores = apply_filter(self.inputs, filt)
         sqrt_w = weights.sqrt().view(-1, 1, 1, 1)
+        self.residuals = sqrt_w * (mlu(scores, mlu_alpha) - labels)
+        slope = torch.where(scores >= 0, torch.ones_like(scores), torch.exp(scores / mlu_alpha))
+        self.scale = sqrt_w * slope  # d r / d scores
 
-        def residuals(params: list[torch.Tensor]) -> torch.Tensor:
-            filt, proj = params
-            return sqrt_w * (mlu(apply_filter(project(samples, proj), filt), self.mlu_alpha) - labels)
+    def jvp(self, direction: list[torch.Tensor]) -> torch.Tensor:
+        d_scores = apply_filter(self.inputs, direction[0])
+        if self.projection is not None:
+            combined = torch.einsum("dc,dts->cts", direction[1][:, :, 0, 0], self.filter[0])[None]
+            d_scores = d_scores + apply_filter(self.samples, combined)
+        return self.scale * d_scores
 
-        return residuals
-
-    def filter_residuals(self, projected: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor):
-        """Data-residual function of the filter alone on projected samples [N, D, H, W]."""
-        sqrt_w = weights.sqrt().view(-1, 1, 1, 1)
-
-        def residuals(params: list[torch.Tensor]) -> torch.Tensor:
-            (filt,) = params
-            return sqrt_w * (mlu(apply_filter(projected, filt), self.mlu_alpha) - labels)
-
-        return residuals
+    def vjp(self, vector: torch.Tensor) -> list[torch.Tensor]:
+        k = self.filter.shape[-1]
+        grad = _pad_same_output(self.scale * vector, k)
+        d_filter = torch.nn.grad.conv2d_weight(self.inputs, self.filter.shape, grad, padding=self.padding)
+        if self.projection is None:
+            return [d_filter]
+        raw_shape = (1, self.samples.shape[1], k, k)
+        d_combined = torch.nn.grad.conv2d_weight(self.samples, raw_shape, grad, padding=self.padding)
+        d_projection = torch.einsum("dts,cts->dc", self.filter[0], d_combined[0])[..., None, None]
+        return [d_filter, d_projection]

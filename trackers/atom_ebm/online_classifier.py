@@ -43,10 +43,10 @@ class OnlineClassifier:
         """Jointly train projection and filter on first-frame samples [N, C, S, S] and labels [N, 1, S, S]."""
         p = self.params
         weights = torch.full((samples.shape[0],), 1.0 / samples.shape[0], device=self.device)
-        residuals = self.model.joint_residuals(samples, labels, weights)
+        problem = self.model.joint_problem(samples, labels, weights)
         regularization = [p.filter_reg, p.projection_reg]
         self.model.filter, self.model.projection = gauss_newton_cg(
-            residuals, [self.model.filter, self.model.projection], regularization, p.init_gn_iter, p.init_cg_iter,
+            problem, [self.model.filter, self.model.projection], regularization, p.init_gn_iter, p.init_cg_iter,
             preconditioner=regularization)
         self.memory.initialize(project(samples, self.model.projection), labels)
 
@@ -85,5 +85,5 @@ class OnlineClassifier:
         if num_cg_iter <= 0:
             return
         samples, labels, weights = self.memory.stored()
-        residuals = self.model.filter_residuals(samples, labels, weights)
-        (self.model.filter,) = gauss_newton_cg(residuals, [self.model.filter], [self.params.filter_reg], 1, num_cg_iter)
+        problem = self.model.filter_problem(samples, labels, weights)
+        (self.model.filter,) = gauss_newton_cg(problem, [self.model.filter], [self.params.filter_reg], 1, num_cg_iter)

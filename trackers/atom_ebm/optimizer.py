@@ -2,18 +2,15 @@
 
 Problem: minimise ||r(theta)||^2 + sum_i lambda_i ||theta_i||^2 over a list of parameter tensors theta.
 Each Gauss-Newton step solves (J^T J + Lambda) delta = -(J^T r + Lambda theta) with a few (preconditioned,
-Polak-Ribiere) CG iterations. J p and J^T v come from autograd: J^T u is built once per step with
-``create_graph=True`` and differentiated w.r.t. the dummy u ("double-backward trick"), so one forward pass of
-the residuals serves all CG iterations. Nothing here synchronises with the host (no ``.item()``).
+Polak-Ribiere) CG iterations. The residuals and the products J p, J^T v come from a ``Linearization``: the
+classifier provides closed-form ones (a few convolutions each, much cheaper than double-backward autograd).
+Nothing here synchronises with the host (no ``.item()``).
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable, Protocol, Sequence
 
 import torch
-
-ResidualFn = Callable[[list[torch.Tensor]], torch.Tensor]
-
 
 def _dot(a: Sequence[torch.Tensor], b: Sequence[torch.Tensor]) -> torch.Tensor:
     return sum((x * y).sum() for x, y in zip(a, b))
@@ -57,36 +54,43 @@ def conjugate_gradient(apply_a: Callable[[list[torch.Tensor]], list[torch.Tensor
     return x
 
 
-def gauss_newton_cg(residual_fn: ResidualFn, params: Sequence[torch.Tensor], regularization: Sequence[float],
-                    num_gn_iter: int, num_cg_iter: int,
+class Linearization(Protocol):
+    """Residuals r(theta) at a point with their Jacobian products (J p and J^T v)."""
+
+    residuals: torch.Tensor
+
+    def jvp(self, direction: list[torch.Tensor]) -> torch.Tensor:
+        """J p for a parameter-shaped direction p (list of tensors)."""
+
+    def vjp(self, vector: torch.Tensor) -> list[torch.Tensor]:
+        """J^T v for a residual-shaped vector v."""
+
+
+def gauss_newton_cg(linearize: Callable[[list[torch.Tensor]], Linearization], params: Sequence[torch.Tensor],
+                    regularization: Sequence[float], num_gn_iter: int, num_cg_iter: int,
                     preconditioner: Sequence[float] | None = None) -> list[torch.Tensor]:
     """Run ``num_gn_iter`` Gauss-Newton steps, each with ``num_cg_iter`` CG iterations.
 
     Args:
-        residual_fn: maps the parameter list to the data residuals (any shape); must be twice differentiable.
+        linearize: maps parameters to their ``Linearization`` (residuals, J p, J^T v), e.g.
+            ``FactorizedConvClassifier.joint_problem(...)``.
         params: starting parameters (not modified).
         regularization: lambda_i per parameter tensor (residual sqrt(lambda_i) * theta_i).
         num_gn_iter, num_cg_iter: outer / inner iterations.
         preconditioner: optional diagonal CG preconditioner, one scalar per parameter tensor.
 
     Returns:
-        The updated parameters (detached).
+        The updated parameters.
     """
     theta = [t.detach().clone() for t in params]
-    with torch.enable_grad():
-        for _ in range(num_gn_iter):
-            theta = [t.detach().requires_grad_(True) for t in theta]
-            residuals = residual_fn(theta)
-            dummy = torch.zeros_like(residuals, requires_grad=True)
-            jt_dummy = torch.autograd.grad(residuals, theta, dummy, create_graph=True)
+    for _ in range(num_gn_iter):
+        lin = linearize(theta)
 
-            def normal_matrix(p: list[torch.Tensor]) -> list[torch.Tensor]:
-                j_p = torch.autograd.grad(jt_dummy, dummy, p, retain_graph=True)[0]
-                jt_j_p = torch.autograd.grad(residuals, theta, j_p, retain_graph=True)
-                return [a.detach() + lam * pi for a, pi, lam in zip(jt_j_p, p, regularization)]
+        def normal_matrix(p: list[torch.Tensor]) -> list[torch.Tensor]:
+            return [a + lam * pi for a, pi, lam in zip(lin.vjp(lin.jvp(p)), p, regularization)]
 
-            gradient = torch.autograd.grad(residuals, theta, residuals.detach(), retain_graph=True)
-            rhs = [-(g.detach() + lam * t.detach()) for g, t, lam in zip(gradient, theta, regularization)]
-            step = conjugate_gradient(normal_matrix, rhs, num_cg_iter, preconditioner)
-            theta = [t.detach() + s for t, s in zip(theta, step)]
-    return [t.detach() for t in theta]
+        gradient = lin.vjp(lin.residuals)
+        rhs = [-(g + lam * t) for g, t, lam in zip(gradient, theta, regularization)]
+        step = conjugate_gradient(normal_matrix, rhs, num_cg_iter, preconditioner)
+        theta = [t + s for t, s in zip(theta, step)]
+    return theta
