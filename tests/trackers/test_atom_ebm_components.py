@@ -1,0 +1,168 @@
+"""ATOM-EBM geometry, augmentation, box refinement and parameter handling against hand-computed expectations."""
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from trackers.atom_ebm.augmentation import augmented_samples
+from trackers.atom_ebm.box_refiner import BoxRefiner, initial_boxes, select_final_box
+from trackers.atom_ebm.parameters import get_parameters, list_parameter_sets
+from trackers.atom_ebm.params import AtomEbmParams, with_overrides
+from trackers.atom_ebm.sample_geometry import crop_box_to_image, extract_crop, image_box_to_crop, search_scale
+from trackers.atom_ebm.weights import CHECKPOINT_ENV_VAR, resolve_checkpoint
+
+
+def _ramp(height=240, width=320):
+    """Float image whose channel 0 is the x pixel-centre coordinate and channel 1 the y one."""
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32) + 0.5
+    return np.stack([xs, ys, np.zeros_like(xs)], axis=-1)
+
+
+@pytest.mark.parametrize("scale", [0.5, 1.0, 1.7, 2.5])
+def test_extract_crop_samples_the_affine_map(scale):
+    center = (150.3, 101.7)
+    crop = extract_crop(_ramp(), center, scale, 64)
+    u = np.arange(64) + 0.5  # crop pixel centres
+    expected_x = center[0] + (u - 32) * scale
+    expected_y = center[1] + (u - 32) * scale
+    # OpenCV interpolates on a 1/32-pixel grid
+    np.testing.assert_allclose(crop[32, :, 0], expected_x, atol=scale / 32 + 1e-3)
+    np.testing.assert_allclose(crop[:, 32, 1], expected_y, atol=scale / 32 + 1e-3)
+
+
+def test_extract_crop_replicates_border():
+    crop = extract_crop(_ramp(), (2.0, 2.0), 1.0, 16)
+    assert crop[0, 0, 0] == pytest.approx(0.5) and crop[0, 0, 1] == pytest.approx(0.5)
+
+
+def test_extract_crop_antialiases_strong_downscaling():
+    image = np.zeros((400, 400, 3), np.uint8)
+    image[:, ::2] = 255  # 1-px stripes average to mid-grey
+    crop = extract_crop(image, (200.0, 200.0), 4.0, 32)
+    assert abs(float(crop[8:24, 8:24].mean()) - 127.5) < 3
+
+
+def test_box_mapping_round_trip_and_hand_values():
+    box = (100.0, 50.0, 20.0, 40.0)
+    center, scale = (110.0, 70.0), 0.5
+    crop_box = image_box_to_crop(box, center, scale, 288)
+    # box centre (110, 70) = crop centre (144, 144); size 40 x 80 crop px
+    assert crop_box == pytest.approx((124.0, 104.0, 40.0, 80.0))
+    assert crop_box_to_image(crop_box, center, scale, 288) == pytest.approx(box)
+    assert search_scale((20.0, 45.0), 5.0, 288) == pytest.approx(math.sqrt(900) * 5 / 288)
+
+
+def test_augmented_samples_know_where_the_target_went():
+    params = AtomEbmParams()
+    expanded = np.zeros((576, 576, 3), np.uint8)
+    offset = (30.0, -20.0)  # target centre relative to the crop centre (dx, dy)
+    cv2.circle(expanded, (int(288 + offset[0]), int(288 + offset[1])), 6, (255, 255, 255), -1)
+    crops, offsets = augmented_samples(expanded, 288, (offset[0] + 0.5, offset[1] + 0.5), params,
+                                       np.random.default_rng(0))
+    assert crops.shape == (params.num_init_samples - params.num_dropout_samples, 288, 288, 3)
+    for crop, (dx, dy) in zip(crops, offsets):
+        ys, xs = np.nonzero(crop[..., 0] > 128)
+        # blob centroid in continuous coordinates relative to the sample centre
+        assert xs.mean() + 0.5 - 144 == pytest.approx(dx, abs=0.3)
+        assert ys.mean() + 0.5 - 144 == pytest.approx(dy, abs=0.3)
+    assert tuple(offsets[0]) == (30.5, -19.5)  # identity first
+    assert tuple(offsets[1]) == (30.5 + 86, -19.5 + 86)  # shift (0.6, 0.6) of half the sample size
+
+
+def test_initial_boxes_ranges():
+    estimate = torch.tensor([100.0, 80.0, 40.0, 10.0])
+    boxes = initial_boxes(estimate, 500, 0.1, 0.5, torch.Generator().manual_seed(0))
+    assert boxes.shape == (501, 4)
+    assert boxes[0].tolist() == estimate.tolist()
+    extent = 20.0  # sqrt(40 * 10)
+    centers = boxes[1:, :2] + boxes[1:, 2:] / 2
+    assert (centers - torch.tensor([120.0, 85.0])).abs().max() <= 0.05 * extent + 1e-4
+    assert (boxes[1:, 2] - 40).abs().max() <= 0.25 * extent + 1e-4
+    assert boxes[1:, 3].min() >= 10 / 3 - 1e-5  # sizes clamped at min(w, h) / 3
+
+
+def test_select_final_box_hand_example():
+    boxes = torch.tensor([[0.0, 0.0, 10.0, 10.0], [2.0, 2.0, 12.0, 8.0], [0.0, 0.0, 70.0, 10.0],
+                          [4.0, 4.0, 10.0, 0.5], [1.0, 1.0, 11.0, 9.0]])
+    scores = torch.tensor([0.5, 0.9, 5.0, 0.1, 0.7])
+    box, score = select_final_box(boxes, scores, top_k=3, max_aspect_ratio=6.0)
+    # box 2 (aspect 7) dropped; box 3 becomes 10 x 1 (aspect 10) dropped; top-3 = boxes 1, 4, 0
+    assert box.tolist() == pytest.approx([1.0, 1.0, 11.0, 9.0])
+    assert float(score) == pytest.approx((0.9 + 0.7 + 0.5) / 3)
+    assert select_final_box(boxes[2:4], scores[2:4], 3, 6.0) is None
+
+
+def _quadratic_score(target: torch.Tensor):
+    """Smooth score with its maximum at ``target`` (xywh): -||(c - c*) / size*||^2 - ||log size - log size*||^2."""
+
+    def score(boxes: torch.Tensor) -> torch.Tensor:
+        center = boxes[:, :2] + boxes[:, 2:] / 2
+        t_center = target[:2] + target[2:] / 2
+        return (-(((center - t_center) / target[2:]) ** 2).sum(1)
+                - ((boxes[:, 2:].log() - target[2:].log()) ** 2).sum(1))
+
+    return score
+
+
+@pytest.mark.parametrize("overrides", [
+    dict(refinement="ascent", box_normalization="own", step_length_center=0.5, step_length_size=0.5, num_iter=30),
+    dict(refinement="ascent", box_normalization="first", step_length_center=0.5, step_length_size=0.5, num_iter=30),
+    dict(refinement="fixed_step", step_length_center=10.0, num_iter=30),
+])
+def test_refiner_moves_boxes_to_score_maximum(overrides):
+    params = with_overrides(AtomEbmParams(), overrides)
+    target = torch.tensor([120.0, 100.0, 40.0, 30.0], dtype=torch.float64)
+    start = torch.tensor([[110.0, 108.0, 50.0, 25.0], [126.0, 95.0, 36.0, 36.0], [118.0, 102.0, 44.0, 28.0]],
+                         dtype=torch.float64)
+    score_fn = _quadratic_score(target)
+    refined, scores = BoxRefiner(params).refine(score_fn, start)
+    before = (start - target).abs().max(dim=1).values
+    after = (refined - target).abs().max(dim=1).values
+    assert (after < 0.1 * before).all(), (refined, target)
+    torch.testing.assert_close(scores, score_fn(refined))
+    assert (scores >= score_fn(start)).all()
+
+
+def test_refiner_runs_under_no_grad():
+    params = with_overrides(AtomEbmParams(), dict(step_length_center=0.5, step_length_size=0.5))
+    target = torch.tensor([10.0, 10.0, 20.0, 20.0])
+    with torch.no_grad():
+        refined, _ = BoxRefiner(params).refine(_quadratic_score(target), torch.tensor([[12.0, 9.0, 22.0, 18.0]]))
+    assert (refined - target).abs().max() < (torch.tensor([12.0, 9.0, 22.0, 18.0]) - target).abs().max()
+
+
+def test_parameter_sets_and_errors():
+    assert list_parameter_sets() == ["default", "atom_baseline", "no_refine", "fast"]
+    for name in list_parameter_sets():
+        assert isinstance(get_parameters(name), AtomEbmParams)
+    assert get_parameters("default").num_init_samples == 30
+    assert get_parameters("atom_baseline").refinement == "fixed_step"
+    assert get_parameters("no_refine").refinement == "none"
+    with pytest.raises(ValueError, match="valid: default, atom_baseline, no_refine, fast"):
+        get_parameters("nope")
+    with pytest.raises(ValueError, match="unknown tracker parameter"):
+        with_overrides(AtomEbmParams(), {"step_lenght": 1.0})
+    with pytest.raises(ValueError, match="refinement"):
+        AtomEbmParams(refinement="newton")
+
+
+def test_checkpoint_resolution_order(tmp_path, monkeypatch):
+    explicit, from_env = tmp_path / "a.pth", tmp_path / "b.pth"
+    explicit.write_bytes(b"x")
+    from_env.write_bytes(b"x")
+    monkeypatch.setenv(CHECKPOINT_ENV_VAR, str(from_env))
+    assert resolve_checkpoint(explicit) == explicit
+    assert resolve_checkpoint(None) == from_env
+    with pytest.raises(FileNotFoundError, match="missing.pth"):
+        resolve_checkpoint(tmp_path / "missing.pth")
+    monkeypatch.setenv(CHECKPOINT_ENV_VAR, str(tmp_path / "gone.pth"))
+    with pytest.raises(FileNotFoundError, match="ATOM_EBM_CHECKPOINT"):
+        resolve_checkpoint(None)
+    monkeypatch.delenv(CHECKPOINT_ENV_VAR)
+    monkeypatch.setattr("trackers.atom_ebm.weights.bundled_model_path", lambda: tmp_path / "none.pth")
+    with pytest.raises(FileNotFoundError, match="--checkpoint.*ATOM_EBM_CHECKPOINT.*none.pth"):
+        resolve_checkpoint(None)
