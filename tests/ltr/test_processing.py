@@ -32,15 +32,15 @@ def _run(processing, train_image, train_box, test_image=None, test_box=None, see
 def test_crop_equals_numpy_slice_without_jitter():
     rng = np.random.default_rng(0)
     image = rng.integers(0, 256, size=(400, 500, 3), dtype=np.uint8)
-    box = [200.3, 150.6, 64.0, 36.0]  # sqrt(64 * 36) * 6 = 288 -> scale 1
+    box = [200.7, 150.6, 64.0, 36.0]  # sqrt(64 * 36) * 6 = 288 -> scale 1
     processing = ATOMProcessing(search_area_factor=6.0, **NO_JITTER, **NO_AUGMENT)
     out = _run(processing, image, box)
-    x0 = round(200.3 + 32.0 - 144.0)  # 88
-    y0 = round(150.6 + 18.0 - 144.0)  # 25
+    x0 = 89  # round(200.7 + 32 - 144) = round(88.7)
+    y0 = 25  # round(150.6 + 18 - 144) = round(24.6)
     expected = image[y0:y0 + 288, x0:x0 + 288].astype(np.float64)
     np.testing.assert_allclose(_pixels(out["train_images"]), expected, atol=1e-3)
     np.testing.assert_allclose(_pixels(out["test_images"]), expected, atol=1e-3)
-    np.testing.assert_allclose(out["train_boxes"].numpy(), [200.3 - x0, 150.6 - y0, 64.0, 36.0], atol=1e-4)
+    np.testing.assert_allclose(out["train_boxes"].numpy(), [200.7 - x0, 150.6 - y0, 64.0, 36.0], atol=1e-4)
 
 
 def test_crop_outside_image_replicates_border():

@@ -29,8 +29,9 @@ def _inside(box: np.ndarray, height: int, width: int) -> bool:
 
 
 def test_target_mask_bounding_box_equals_ground_truth():
-    dataset = SyntheticDataset(SMALL, seed=3)
-    checked = 0
+    """Mask bounds match the GT box edges: within 1.5 px (thin star spikes cover < 1/2 pixel), unbiased on average."""
+    dataset = SyntheticDataset(dataclasses.replace(SMALL, num_sequences=40), seed=3)
+    errors = []
     for index in range(len(dataset)):
         info = dataset.sequence_info(index)
         height, width = dataset.image_size(index)
@@ -39,9 +40,13 @@ def test_target_mask_bounding_box_equals_ground_truth():
             if not _inside(box, height, width):
                 continue
             expected = np.array([box[0], box[1], box[0] + box[2], box[1] + box[3]])
-            np.testing.assert_allclose(_mask_bbox(dataset.target_mask(index, frame_id)), expected, atol=1.0)
-            checked += 1
-    assert checked >= 12
+            errors.append(_mask_bbox(dataset.target_mask(index, frame_id)) - expected)
+    errors = np.array(errors)  # [M, 4]: (left, top, right, bottom) mask edge - GT edge
+    assert len(errors) >= 40
+    assert np.abs(errors).max() <= 1.5
+    assert np.all(np.abs(errors.mean(axis=0)) <= 0.25)
+    # a shift of the rendering (e.g. a half-pixel convention error) moves both edges the same way
+    assert abs(errors[:, 0].mean() + errors[:, 2].mean()) < 0.1 and abs(errors[:, 1].mean() + errors[:, 3].mean()) < 0.1
 
 
 def test_target_pixels_lie_in_ground_truth_box():
