@@ -22,7 +22,7 @@ import functools
 import logging
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence as SequenceType
 
@@ -369,24 +369,54 @@ class _Object:
         affine = self.canonical_to_image[frames]
         t = np.asarray(frames, dtype=np.float64)[..., None]
         wobble = 1 + self.wobble_amplitude * np.sin(self.wobble_frequency * t + self.wobble_phase)  # [..., K]
-        deformed = self.canonical * wobble[..., None]
-        linear, offset = affine[..., None, :, :2], affine[..., None, :, 2]
-        return (linear @ deformed[..., None])[..., 0] + offset
+        u, v = self.canonical[:, 0] * wobble, self.canonical[:, 1] * wobble  # [..., K]
+        a = affine[..., None, :, :]  # [..., 1, 2, 3]
+        x = a[..., 0, 0] * u + a[..., 0, 1] * v + a[..., 0, 2]
+        y = a[..., 1, 0] * u + a[..., 1, 1] * v + a[..., 1, 2]
+        return np.stack([x, y], axis=-1)
 
 
 @dataclass(frozen=True)
-class _Scene:
+class _Track:
+    """What the annotation depends on: image size, the target, its boxes and validity, and the occluders."""
+
     width: int
     height: int
     target: _Object
     boxes: np.ndarray  # [N, 4] float64 xywh
     valid: np.ndarray  # [N] bool
+    occluders: tuple[_Object, ...]
+    shape: str  # target shape kind (distractors often share it)
+    size0: float  # initial target size sqrt(w h) of the undeformed shape
+    size_bounds: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class _Dressing:
+    """Everything else: distractors, the background seen by the moving camera, global colour and blur."""
+
+    distractors: tuple[_Object, ...]
     background: _Texture  # its source, seen through ``views``; ``colour_frame`` is its colour map or None
     views: np.ndarray  # [N, 4] int (x0, y0, x1, y1): source region resized to the frame (camera pan / zoom)
-    distractors: tuple[_Object, ...] = ()
-    occluders: tuple[_Object, ...] = ()
-    blur_sigma: float = 0.0
-    colour_frame: np.ndarray | None = field(default=None)
+    colour_frame: np.ndarray | None
+    blur_sigma: float
+
+
+class _LRUCache:
+    """A small least-recently-used cache of per-sequence plans."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: dict[int, object] = {}
+
+    def get(self, key: int, create):
+        item = self._items.pop(key, None)  # re-inserted below as most recently used
+        if item is None:
+            item = create()
+            if len(self._items) >= self.size:
+                self._items.pop(next(iter(self._items)))
+        self._items[key] = item
+        return item
 
 
 class SyntheticDataset(TrainingDataset):
@@ -416,7 +446,8 @@ class SyntheticDataset(TrainingDataset):
         self.name = name
         self.user_images = list_image_files(image_dirs) if image_dirs else ()
         self._pool: _SourcePool | None = None
-        self._scenes: dict[int, _Scene] = {}
+        self._tracks = _LRUCache(_SCENE_CACHE_SIZE)
+        self._dressings = _LRUCache(_SCENE_CACHE_SIZE)
 
     def __len__(self) -> int:
         return self.params.num_sequences
@@ -425,13 +456,13 @@ class SyntheticDataset(TrainingDataset):
         return f"{self.name}_{check_index(self, index):06d}"
 
     def sequence_info(self, index: int) -> SequenceInfo:
-        scene = self._scene(index)
-        return SequenceInfo(self.sequence_name(index), scene.boxes.astype(np.float32), scene.valid.copy())
+        track = self._track(index)
+        return SequenceInfo(self.sequence_name(index), track.boxes.astype(np.float32), track.valid.copy())
 
     def image_size(self, index: int) -> tuple[int, int]:
         """(height, width) of the frames of sequence ``index``."""
-        scene = self._scene(index)
-        return scene.height, scene.width
+        track = self._track(index)
+        return track.height, track.width
 
     def frames(self, index: int, frame_ids: SequenceType[int]) -> list[np.ndarray]:
         rendered: dict[int, np.ndarray] = {}
@@ -442,25 +473,25 @@ class SyntheticDataset(TrainingDataset):
 
     def render_frame(self, index: int, frame_id: int, draw_target: bool = True) -> np.ndarray:
         """RGB uint8 (H, W, 3) frame ``frame_id`` of sequence ``index`` (``draw_target=False``: without the target)."""
-        scene = self._scene(index)
-        t = self._check_frame(scene, index, frame_id)
-        x0, y0, x1, y1 = scene.views[t]
-        view = self._sources().image(scene.background.source)[y0:y1, x0:x1]
-        if scene.colour_frame is not None:
-            view = cv2.transform(view, scene.colour_frame)
-        frame = cv2.resize(view, (scene.width, scene.height), interpolation=cv2.INTER_LINEAR)
-        objects = list(scene.distractors) + ([scene.target] if draw_target else []) + list(scene.occluders)
+        track, dressing = self._track(index), self._dressing(index)
+        t = self._check_frame(track, index, frame_id)
+        x0, y0, x1, y1 = dressing.views[t]
+        view = self._sources().image(dressing.background.source)[y0:y1, x0:x1]
+        if dressing.colour_frame is not None:
+            view = cv2.transform(view, dressing.colour_frame)
+        frame = cv2.resize(view, (track.width, track.height), interpolation=cv2.INTER_LINEAR)
+        objects = list(dressing.distractors) + ([track.target] if draw_target else []) + list(track.occluders)
         for obj in objects:
             self._draw(frame, obj, t)
-        if scene.blur_sigma > 0:
-            frame = cv2.GaussianBlur(frame, (0, 0), scene.blur_sigma)
+        if dressing.blur_sigma > 0:
+            frame = cv2.GaussianBlur(frame, (0, 0), dressing.blur_sigma)
         return frame
 
     def target_mask(self, index: int, frame_id: int) -> np.ndarray:
         """bool (H, W): pixels whose centre-weighted coverage by the target polygon is >= 1/2 (occluders ignored)."""
-        scene = self._scene(index)
-        t = self._check_frame(scene, index, frame_id)
-        return _polygon_mask(scene.target.vertices(t), (0, 0), (scene.height, scene.width)) >= 128
+        track = self._track(index)
+        t = self._check_frame(track, index, frame_id)
+        return _polygon_mask(track.target.vertices(t), (0, 0), (track.height, track.width)) >= 128
 
     def write_folder(self, root: str | os.PathLike, indices: SequenceType[int] | None = None, jpeg_quality: int = 95) -> list[Path]:
         """Write sequences in the OTB-style folder layout read by ``load_dataset("folder", root)``.
@@ -490,21 +521,19 @@ class SyntheticDataset(TrainingDataset):
 
     # ------------------------------------------------------------------------------------------------------------
 
-    def _check_frame(self, scene: _Scene, index: int, frame_id: int) -> int:
+    def _check_frame(self, track: _Track, index: int, frame_id: int) -> int:
         frame_id = int(frame_id)
-        if not 0 <= frame_id < len(scene.boxes):
-            raise IndexError(f"frame {frame_id} out of range for {self.sequence_name(index)} ({len(scene.boxes)} frames)")
+        if not 0 <= frame_id < len(track.boxes):
+            raise IndexError(f"frame {frame_id} out of range for {self.sequence_name(index)} ({len(track.boxes)} frames)")
         return frame_id
 
-    def _scene(self, index: int) -> _Scene:
+    def _track(self, index: int) -> _Track:
         index = check_index(self, index)
-        scene = self._scenes.pop(index, None)  # re-inserted below: least recently used first
-        if scene is None:
-            scene = _plan_scene(self.params, self.seed, index, self._sources())
-            if len(self._scenes) >= _SCENE_CACHE_SIZE:
-                self._scenes.pop(next(iter(self._scenes)))
-        self._scenes[index] = scene
-        return scene
+        return self._tracks.get(index, lambda: _plan_track(self.params, self.seed, index, self._sources()))
+
+    def _dressing(self, index: int) -> _Dressing:
+        track = self._track(index)
+        return self._dressings.get(index, lambda: _plan_dressing(self.params, self.seed, index, self._sources(), track))
 
     def _sources(self) -> _SourcePool:
         if self._pool is None:
@@ -623,8 +652,8 @@ def _occluder_track(
     return _Object(canonical, canonical_to_image, 0.0, 0.0, np.zeros(len(canonical)), texture, np.ones(n))
 
 
-def _plan_scene(params: SyntheticParams, seed: int, index: int, pool: _SourcePool) -> _Scene:
-    """All trajectories, textures and camera motion of sequence ``index`` (no pixel is rendered)."""
+def _plan_track(params: SyntheticParams, seed: int, index: int, pool: _SourcePool) -> _Track:
+    """Image size, target trajectory, boxes, validity and occluders of sequence ``index`` (random stream [seed, index])."""
     rng = np.random.default_rng([seed, index])
     n = params.sequence_length
     short = int(rng.integers(params.short_side[0], params.short_side[1] + 1))
@@ -635,8 +664,7 @@ def _plan_scene(params: SyntheticParams, seed: int, index: int, pool: _SourcePoo
     size_bounds = (max(params.min_target_px, params.target_size[0] * side), params.target_size[1] * side)
     size0 = float(np.exp(rng.uniform(*np.log(size_bounds))))
     shape = str(rng.choice(_SHAPES))
-    target_texture = _random_texture(rng, pool)
-    target = _object_track(rng, params, n, width, height, size0, size_bounds, shape, target_texture)
+    target = _object_track(rng, params, n, width, height, size0, size_bounds, shape, _random_texture(rng, pool))
     target_vertices = target.vertices(np.arange(n))
     boxes = _bounding_boxes(target_vertices)
 
@@ -652,7 +680,14 @@ def _plan_scene(params: SyntheticParams, seed: int, index: int, pool: _SourcePoo
     inside = _overlap_area(boxes, image_box) / np.maximum(boxes[:, 2] * boxes[:, 3], 1e-9)
     valid = (hidden / area <= 1 - params.min_visible_fraction) & (inside >= params.min_inside_fraction)
     valid &= (boxes[:, 2] > 0) & (boxes[:, 3] > 0)
+    return _Track(width, height, target, boxes, valid, tuple(occluders), shape, size0, size_bounds)
 
+
+def _plan_dressing(params: SyntheticParams, seed: int, index: int, pool: _SourcePool, track: _Track) -> _Dressing:
+    """Distractors, background camera, colour and blur of sequence ``index`` (random stream [seed, index, 1])."""
+    rng = np.random.default_rng([seed, index, 1])
+    n, width, height = params.sequence_length, track.width, track.height
+    target_texture = track.target.texture
     distractors = []
     for _ in range(int(rng.integers(params.max_distractors + 1))):
         if rng.random() < 0.6:  # similar look: same source, shifted crop, slightly different colour
@@ -660,21 +695,20 @@ def _plan_scene(params: SyntheticParams, seed: int, index: int, pool: _SourcePoo
             shift[:, 2] = rng.uniform(-0.3, 0.3, size=2) * np.abs(target_texture.canonical_to_source[:, :2]).sum(axis=1)
             colour = target_texture.colour * rng.uniform(0.9, 1.1, size=(3, 1)).astype(np.float32)
             texture = _Texture(target_texture.source, target_texture.canonical_to_source + shift, colour)
-            distractor_shape = shape if rng.random() < 0.7 else str(rng.choice(_SHAPES))
+            shape = track.shape if rng.random() < 0.7 else str(rng.choice(_SHAPES))
         else:
             texture = _random_texture(rng, pool)
-            distractor_shape = str(rng.choice(_SHAPES))
-        size = float(np.clip(size0 * rng.uniform(0.6, 1.5), *size_bounds))
-        distractors.append(_object_track(rng, params, n, width, height, size, size_bounds, distractor_shape, texture))
+            shape = str(rng.choice(_SHAPES))
+        size = float(np.clip(track.size0 * rng.uniform(0.6, 1.5), *track.size_bounds))
+        distractors.append(_object_track(rng, params, n, width, height, size, track.size_bounds, shape, texture))
 
     background = _random_texture(rng, pool)
     source_h, source_w = pool.source_size(background.source)
     zoom0 = max(width / source_w, height / source_h) * rng.uniform(1.0, 1.5)
     log_zoom = np.full(n, np.log(zoom0))
-    offset = np.zeros((n, 2))
     view_w, view_h = width / zoom0, height / zoom0
     offset0 = rng.uniform(0, 1, size=2) * np.array([max(source_w - view_w, 0), max(source_h - view_h, 0)])
-    offset[:] = offset0
+    offset = np.tile(offset0, (n, 1))
     if rng.random() < params.camera_motion_prob:
         pan = _smooth_noise(rng, n, 2, rng.uniform(5, 20)) * rng.uniform(0.5, 4.0) / zoom0
         offset = _integrate(offset0, pan)
@@ -690,10 +724,7 @@ def _plan_scene(params: SyntheticParams, seed: int, index: int, pool: _SourcePoo
     views = np.concatenate([low, high], axis=1)
     colour_frame = background.colour if rng.random() < 0.5 else None
     blur_sigma = float(rng.uniform(0.5, 1.5)) if rng.random() < params.blur_prob else 0.0
-    return _Scene(
-        width=width, height=height, target=target, boxes=boxes, valid=valid, background=background, views=views,
-        distractors=tuple(distractors), occluders=tuple(occluders), blur_sigma=blur_sigma, colour_frame=colour_frame,
-    )
+    return _Dressing(tuple(distractors), background, views, colour_frame, blur_sigma)
 
 
 def main(argv: SequenceType[str] | None = None) -> int:

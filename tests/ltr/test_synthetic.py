@@ -130,7 +130,7 @@ def test_user_image_folder_textures(tmp_path):
         assert cv2.imwrite(str(tmp_path / f"texture{k}.png"), image)
     assert len(list_image_files([tmp_path])) == 2
     dataset = SyntheticDataset(dataclasses.replace(SMALL, num_sequences=40), seed=0, image_dirs=[tmp_path])
-    users = [i for i in range(len(dataset)) if dataset._scene(i).background.source[0] == "user"]
+    users = [i for i in range(len(dataset)) if dataset._dressing(i).background.source[0] == "user"]
     assert users, "no sequence used a user image as background"
     frame = dataset.render_frame(users[0], 0)
     assert frame.dtype == np.uint8 and frame.shape == (*dataset.image_size(users[0]), 3)
