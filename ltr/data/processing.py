@@ -138,9 +138,11 @@ class ATOMProcessing:
         The map is a function of the byte value per channel, so it is applied through a 256-entry table.
         """
         values = np.clip(np.arange(256, dtype=np.float64) * (brightness / 255.0), 0.0, 1.0)
-        table = ((values[:, None] - self._mean[None, :]) / self._std[None, :]).astype(np.float32)  # [256, 3]
-        image = cv2.LUT(crop, table.reshape(256, 1, 3))
-        return torch.from_numpy(image).permute(2, 0, 1).contiguous()
+        tables = ((values[None, :] - self._mean[:, None]) / self._std[:, None]).astype(np.float32)  # [3, 256]
+        image = np.empty((3, *crop.shape[:2]), np.float32)
+        for channel, plane in enumerate(cv2.split(crop)):
+            cv2.LUT(plane, tables[channel].reshape(256, 1), dst=image[channel])
+        return torch.from_numpy(image)
 
     def _proposals(self, gt_box: torch.Tensor, generator: torch.Generator) -> dict[str, torch.Tensor]:
         proposals, density = sample_box_gmm(gt_box, self.proposal_sigmas, self.num_proposals, generator)
