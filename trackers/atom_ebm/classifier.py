@@ -89,9 +89,43 @@ class FactorizedConvClassifier:
         return lambda params: FactorizedConvLinearization(params[0], projected, labels, weights, self.mlu_alpha)
 
 
-def _pad_same_output(grad: torch.Tensor, kernel_size: int) -> torch.Tensor:
-    """Undo the cropping of ``apply_filter`` on an output gradient (zeros for the dropped row/column)."""
-    return F.pad(grad, (0, 1, 0, 1)) if kernel_size % 2 == 0 else grad
+class PaddedSamples:
+    """Samples [N, C, H, W], zero-padded and flattened channels-last, for single-filter correlations as GEMMs.
+
+    A correlation with one [C, k, k] filter is a matrix product [N*Hp*Wp, C] @ [C, k*k] ("taps") followed by a sum
+    of k*k shifted slices; its filter gradient is the transposed product with k*k shifted copies of the output
+    gradient. On CPU this is several times faster than ``conv2d`` with one output channel. Same "same"-mode
+    semantics as ``apply_filter``.
+    """
+
+    def __init__(self, samples: torch.Tensor, kernel_size: int):
+        self.num, self.channels, self.height, self.width = samples.shape
+        self.kernel_size = kernel_size
+        pad = kernel_size // 2
+        padded = F.pad(samples, (pad, pad, pad, pad))
+        self.padded_hw = padded.shape[-2:]
+        self.flat = padded.permute(0, 2, 3, 1).reshape(-1, self.channels)
+
+    def _offsets(self):
+        k = self.kernel_size
+        return [(t, s, t * k + s) for t in range(k) for s in range(k)]
+
+    def correlate(self, filt: torch.Tensor) -> torch.Tensor:
+        """Scores [N, 1, H, W] of the filter [1, C, k, k]."""
+        k2 = self.kernel_size**2
+        taps = (self.flat @ filt[0].reshape(self.channels, k2)).view(self.num, *self.padded_hw, k2)
+        out = taps.new_zeros(self.num, self.height, self.width)
+        for t, s, index in self._offsets():
+            out += taps[:, t:t + self.height, s:s + self.width, index]
+        return out[:, None]
+
+    def filter_gradient(self, grad: torch.Tensor) -> torch.Tensor:
+        """d(sum(grad * correlate(f))) / d f = [1, C, k, k] for an output gradient [N, 1, H, W]."""
+        k2 = self.kernel_size**2
+        shifted = grad.new_zeros(self.num, *self.padded_hw, k2)
+        for t, s, index in self._offsets():
+            shifted[:, t:t + self.height, s:s + self.width, index] = grad[:, 0]
+        return (self.flat.t() @ shifted.view(-1, k2)).view(1, self.channels, self.kernel_size, self.kernel_size)
 
 
 class FactorizedConvLinearization:
@@ -107,31 +141,29 @@ class FactorizedConvLinearization:
 
     def __init__(self, filt: torch.Tensor, samples: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor,
                  mlu_alpha: float, projection: torch.Tensor | None = None):
+        k = filt.shape[-1]
         self.filter = filt
-        self.samples = samples
         self.projection = projection
-        self.inputs = project(samples, projection) if projection is not None else samples
-        self.padding = filt.shape[-1] // 2
-        scores = apply_filter(self.inputs, filt)
+        self.inputs = PaddedSamples(project(samples, projection) if projection is not None else samples, k)
+        self.samples = PaddedSamples(samples, k) if projection is not None else None
+        scores = self.inputs.correlate(filt)
         sqrt_w = weights.sqrt().view(-1, 1, 1, 1)
         self.residuals = sqrt_w * (mlu(scores, mlu_alpha) - labels)
         slope = torch.where(scores >= 0, torch.ones_like(scores), torch.exp(scores / mlu_alpha))
         self.scale = sqrt_w * slope  # d r / d scores
 
     def jvp(self, direction: list[torch.Tensor]) -> torch.Tensor:
-        d_scores = apply_filter(self.inputs, direction[0])
+        d_scores = self.inputs.correlate(direction[0])
         if self.projection is not None:
             combined = torch.einsum("dc,dts->cts", direction[1][:, :, 0, 0], self.filter[0])[None]
-            d_scores = d_scores + apply_filter(self.samples, combined)
+            d_scores = d_scores + self.samples.correlate(combined)
         return self.scale * d_scores
 
     def vjp(self, vector: torch.Tensor) -> list[torch.Tensor]:
-        k = self.filter.shape[-1]
-        grad = _pad_same_output(self.scale * vector, k)
-        d_filter = torch.nn.grad.conv2d_weight(self.inputs, self.filter.shape, grad, padding=self.padding)
+        grad = self.scale * vector
+        d_filter = self.inputs.filter_gradient(grad)
         if self.projection is None:
             return [d_filter]
-        raw_shape = (1, self.samples.shape[1], k, k)
-        d_combined = torch.nn.grad.conv2d_weight(self.samples, raw_shape, grad, padding=self.padding)
+        d_combined = self.samples.filter_gradient(grad)
         d_projection = torch.einsum("dts,cts->dc", self.filter[0], d_combined[0])[..., None, None]
         return [d_filter, d_projection]

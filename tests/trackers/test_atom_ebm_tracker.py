@@ -1,0 +1,135 @@
+"""End-to-end ATOM-EBM tracking on a real sequence with an untrained network, device handling and bad input."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ltr.admin.checkpoint import save_checkpoint
+from ltr.models.bbreg.atom import atom_resnet18
+from pytracking.utils.box_io import load_boxes
+from pytracking.utils.image_io import read_image
+from trackers.atom_ebm.tracker import AtomEbmTracker, build_tracker, resolve_device
+from trackers.atom_ebm.parameters import get_parameters
+from trackers.atom_ebm.params import with_overrides
+from ltr.admin.loading import load_network
+from trackers.registry import build_tracker as build_registered
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+SEQUENCE = DATA / "sequences" / "otb" / "Crossing"
+NUM_FRAMES = 4
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("ckpt") / "random_atom.pth.tar"
+    save_checkpoint(path, {"net": atom_resnet18().state_dict(),
+                           "net_constructor": {"name": "atom_resnet18", "kwargs": {}}, "epoch": 0})
+    return path
+
+
+@pytest.fixture(scope="module")
+def sequence():
+    if not SEQUENCE.is_dir():
+        pytest.skip(f"shared test data not found at {SEQUENCE}")
+    frames = [read_image(p) for p in sorted((SEQUENCE / "img").glob("*.jpg"))[:NUM_FRAMES]]
+    boxes = load_boxes(SEQUENCE / "groundtruth.txt")[:NUM_FRAMES]
+    boxes[:, :2] -= 1  # OTB files are 1-based
+    return frames, boxes
+
+
+def _run(tracker, frames, init_box):
+    tracker.initialize(frames[0], init_box)
+    return [tracker.track(frame) for frame in frames[1:]]
+
+
+# lighter first-frame training for the tests that are not about it (the machine running tests is small)
+LIGHT_INIT = dict(init_gn_iter=1, init_cg_iter=3, augment_blur=(), augment_rotation=(10.0,), num_dropout_samples=2)
+
+
+def _check_outputs(outputs, image_shape):
+    height, width = image_shape[:2]
+    for out in outputs:
+        x, y, w, h = out.box
+        assert all(math.isfinite(v) for v in out.box)
+        assert w >= 1 and h >= 1
+        assert x < width and y < height and x + w > 0 and y + h > 0  # overlaps the image
+        assert set(out.timings) == {"backbone", "classifier", "refinement", "other"}
+        assert all(t >= 0 for t in out.timings.values())
+        assert isinstance(out.score, float)
+
+
+def test_default_tracks_real_sequence_with_untrained_network(checkpoint, sequence):
+    frames, boxes = sequence
+    tracker = build_registered("atom_ebm", param="default", checkpoint=str(checkpoint), device="cpu")
+    outputs = _run(tracker, frames, boxes[0])
+    assert len(outputs) == NUM_FRAMES - 1
+    _check_outputs(outputs, frames[0].shape)
+
+
+@pytest.mark.parametrize("param", ["atom_baseline", "fast"])
+def test_other_parameter_sets_track(checkpoint, sequence, param):
+    frames, boxes = sequence
+    params = with_overrides(get_parameters(param), LIGHT_INIT)
+    outputs = _run(AtomEbmTracker(load_network(checkpoint), params, "cpu"), frames[:3], boxes[0])
+    _check_outputs(outputs, frames[0].shape)
+
+
+def test_seeded_runs_are_reproducible(checkpoint, sequence):
+    frames, boxes = sequence
+    params = with_overrides(get_parameters("fast"), {**LIGHT_INIT, "seed": 3})
+    net = load_network(checkpoint)
+    first = _run(AtomEbmTracker(net, params, "cpu"), frames[:3], boxes[0])
+    second = _run(AtomEbmTracker(net, params, "cpu"), frames[:3], boxes[0])
+    assert [o.box for o in first] == [o.box for o in second]
+
+
+class _TinyNet(torch.nn.Module):
+    """Stand-in feature source for input-validation tests (no IoU-Net needed with no_refine)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 256, 16, stride=16)
+
+    def extract_backbone_features(self, images, layers=None):
+        return {"layer3": self.conv(images)}
+
+
+def test_bad_input(checkpoint, sequence):
+    frames, boxes = sequence
+    params = with_overrides(get_parameters("no_refine"), LIGHT_INIT)
+    tracker = AtomEbmTracker(_TinyNet(), params, device="cpu")
+    with pytest.raises(RuntimeError, match="before initialize"):
+        tracker.track(frames[0])
+    for bad, message in [((1, 2, float("nan"), 4), "non-finite"), ((1, 2, 0, 4), "positive"),
+                         ((5000, 10, 20, 20), "outside")]:
+        with pytest.raises(ValueError, match=message):
+            tracker.initialize(frames[0], bad)
+    with pytest.raises(ValueError, match="RGB uint8"):
+        tracker.initialize(frames[0].astype(np.float32), boxes[0])
+    tracker.initialize(frames[0], boxes[0])
+    with pytest.raises(ValueError, match="differs from the first frame"):
+        tracker.track(frames[1][:100])
+    with pytest.raises(ValueError, match="unknown atom_ebm parameter set 'x'"):
+        build_tracker(param="x", checkpoint=checkpoint, device="cpu")
+
+
+def test_device_resolution():
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device(None).type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            resolve_device("cuda")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_matches_cpu_closely(checkpoint, sequence):
+    frames, boxes = sequence
+    outputs = _run(build_tracker(param="default", checkpoint=checkpoint, device="cuda"), frames, boxes[0])
+    for out in outputs:
+        assert all(math.isfinite(v) for v in out.box)
+        assert out.box[2] >= 1 and out.box[3] >= 1
