@@ -6,6 +6,7 @@ from typing import Sequence as SequenceType
 
 from ltr.dataset.sequences import SequenceListDataset
 from pytracking.evaluation.datasets import load_dataset
+from pytracking.evaluation.datasets.common import resolve_root
 
 
 def lasot(
@@ -17,8 +18,13 @@ def lasot(
 
     Raises:
         ValueError: ``split`` is ``test`` (reserved for evaluation) or unknown.
-        FileNotFoundError: no root (argument or LASOT_ROOT) or missing folders.
+        FileNotFoundError: no root (argument or LASOT_ROOT), missing folders, or (split ``train``) no
+            ``training_set.txt`` under the root.
     """
     if split not in ("train", "all"):
         raise ValueError(f"LaSOT training split must be 'train' or 'all', got {split!r}")
-    return SequenceListDataset(f"lasot_{split}", load_dataset("lasot", root=root, split=split, sequences=sequences))
+    path = resolve_root(root, "LASOT_ROOT", "lasot")
+    if split == "train" and not (path / "training_set.txt").is_file():
+        # without the list the benchmark loader would fall back to every sequence, test sequences included
+        raise FileNotFoundError(f"LaSOT split list not found: {path / 'training_set.txt'} (needed to exclude test sequences)")
+    return SequenceListDataset(f"lasot_{split}", load_dataset("lasot", root=path, split=split, sequences=sequences))

@@ -65,6 +65,9 @@ def test_lasot_one_based_boxes_and_flags(tmp_path):
     np.testing.assert_array_equal(info.valid, [True, True, False, False, True])
     np.testing.assert_array_equal(info.boxes[:, :2], [[10, 20], [11, 21], [12, 22], [13, 23], [14, 24]])
     assert _levels(dataset.frames(0, [4])) == [4]
+    (tmp_path / "training_set.txt").unlink()
+    with pytest.raises(FileNotFoundError, match="training_set.txt"):
+        lasot(root=tmp_path)  # never fall back to all sequences (test ones included)
 
 
 def test_trackingnet_chunks(tmp_path):
