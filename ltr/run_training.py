@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings_module = load_settings(args.module, args.name)
         settings_module.run(options_from_args(args))
-    except (ValueError, FileNotFoundError, NonFiniteLossError) as error:
+    except (ValueError, OSError, NonFiniteLossError) as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         logger.debug("details", exc_info=True)
         print(f"run_training: error: {message}", file=sys.stderr)

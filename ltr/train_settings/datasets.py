@@ -1,0 +1,105 @@
+"""Data-set builders used by the train settings: ``options -> [(TrainingDataset, sampling weight), ...]``."""
+from __future__ import annotations
+
+import logging
+
+from ltr.admin.paths import DATASET_ROOT_SOURCES, resolve_dataset_root
+from ltr.dataset.base import TrainingDataset
+from ltr.dataset.sequences import SequenceListDataset
+from ltr.dataset.synthetic import SyntheticDataset, SyntheticParams
+from ltr.train_settings.options import TrainingOptions
+from pytracking.evaluation.datasets import load_dataset
+
+logger = logging.getLogger(__name__)
+
+DatasetList = list[tuple[TrainingDataset, float]]
+
+#: local real sequences used for training: (loader name, sub-folder of the local data root, sequence)
+LOCAL_TRAINING_SEQUENCES: tuple[tuple[str, str, str], ...] = (
+    ("otb", "sequences/otb", "Crossing"),
+    ("uav123_10fps", "uav123_10fps_mini", "wakeboard7"),
+)
+#: local sequences reserved for tracking evaluation: never used for training or validation
+HELD_OUT_SEQUENCES = frozenset({"Couple", "Football1", "person9"})
+
+#: synthetic-data seeds: training and validation sequences never coincide
+SYNTHETIC_TRAIN_SEED = 0
+SYNTHETIC_VAL_SEED = 1_000_000
+
+
+def local_sequences(options: TrainingOptions) -> TrainingDataset | None:
+    """Crossing (OTB) and wakeboard7 (UAV123@10fps) from the local data root, or None when it is absent.
+
+    The default root (``../shared/data`` next to the repository) may be missing: the sequences are then
+    skipped with a warning. A root given by flag or environment variable must exist.
+
+    Raises:
+        FileNotFoundError: an explicitly given root is missing or empty.
+    """
+    flag, env_var = DATASET_ROOT_SOURCES["local"]
+    explicit = options.dataset_roots.get("local")
+    try:
+        root = resolve_dataset_root("local", explicit)
+    except FileNotFoundError as error:
+        import os
+
+        if explicit or os.environ.get(env_var):
+            raise
+        logger.warning("local training sequences skipped: %s (pass %s DIR)", error, flag)
+        return None
+    sequences = []
+    for loader, folder, name in LOCAL_TRAINING_SEQUENCES:
+        if name in HELD_OUT_SEQUENCES:
+            raise ValueError(f"sequence {name} is held out for evaluation and must not be used for training")
+        sequences.extend(load_dataset(loader, root=root / folder, sequences=[name]))
+    return SequenceListDataset("local", sequences)
+
+
+def synthetic_training(options: TrainingOptions) -> TrainingDataset:
+    """1000 procedural sequences of 100 frames (seed ``SYNTHETIC_TRAIN_SEED``)."""
+    return SyntheticDataset(SyntheticParams(num_sequences=1000, sequence_length=100), seed=SYNTHETIC_TRAIN_SEED,
+                            name="synthetic")
+
+
+def synthetic_and_local(options: TrainingOptions) -> DatasetList:
+    """Synthetic sequences (weight 0.8) plus the local real training sequences (0.2) when present."""
+    local = local_sequences(options)
+    datasets: DatasetList = [(synthetic_training(options), 0.8)]
+    if local is not None:
+        datasets.append((local, 0.2))
+    return datasets
+
+
+def synthetic_validation(options: TrainingOptions) -> DatasetList:
+    """50 held-out procedural sequences (seed ``SYNTHETIC_VAL_SEED``, disjoint from the training seed)."""
+    params = SyntheticParams(num_sequences=50, sequence_length=100)
+    return [(SyntheticDataset(params, seed=SYNTHETIC_VAL_SEED, name="synthetic_val"), 1.0)]
+
+
+def _benchmark(options: TrainingOptions, name: str, split: str) -> TrainingDataset:
+    root = resolve_dataset_root(name, options.dataset_roots.get(name))
+    sequences = load_dataset(name, root=root, split=split)
+    if not sequences:
+        raise FileNotFoundError(f"data set '{name}' split '{split}' has no sequence under {root}")
+    return SequenceListDataset(name, sequences)
+
+
+def paper_training(options: TrainingOptions) -> DatasetList:
+    """LaSOT train (1120), GOT-10k train and TrackingNet TRAIN_0..TRAIN_3, sampled with equal weights.
+
+    Differences to the reference (facts section c): no COCO (there is no COCO training-set reader yet) and
+    the whole GOT-10k train split instead of its ``vottrain`` subset (the split lists are not shipped).
+
+    Raises:
+        FileNotFoundError: a root is not given (the message names the flag and the variable) or is empty.
+    """
+    return [
+        (_benchmark(options, "lasot", "train"), 1.0),
+        (_benchmark(options, "got10k", "train"), 1.0),
+        (_benchmark(options, "trackingnet", "TRAIN_0,TRAIN_1,TRAIN_2,TRAIN_3"), 1.0),
+    ]
+
+
+def paper_validation(options: TrainingOptions) -> DatasetList:
+    """GOT-10k val (180 sequences; the reference validates on its ``votval`` part of GOT-10k train)."""
+    return [(_benchmark(options, "got10k", "val"), 1.0)]
