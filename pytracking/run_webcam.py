@@ -162,6 +162,7 @@ class WebcamApp:
         if self.state == SELECTING:
             box = self.display.take_selection()
             if box is not None:
+                logger.info("tracking the target in box %s", box)
                 self.tracker.initialize(frame, box)
                 self.box, self.score, self.fps = box, None, None
                 self.state = TRACKING

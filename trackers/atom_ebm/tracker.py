@@ -13,7 +13,6 @@ from typing import Protocol, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from trackers.atom_ebm.augmentation import augmented_samples
 from trackers.atom_ebm.box_refiner import BoxRefiner, initial_boxes, select_final_box
@@ -150,6 +149,8 @@ class AtomEbmTracker(Tracker):
         score_map = self.classifier.score_map(projected)
         loc = localize_target(score_map, tuple(self.size / scale), p)
         self.last_flag = loc.flag
+        if loc.flag is not None:
+            logger.debug("frame %d: %s (peak %.3f)", self.frame_num, loc.flag, loc.max_score)
         t_refine = time.perf_counter()
         score = -math.inf
         if loc.flag != NOT_FOUND:
