@@ -119,6 +119,15 @@ def all_reduce_sum(tensor: torch.Tensor, context: DistributedContext) -> torch.T
     return reduced.to(tensor.device)
 
 
+def all_reduce_max(tensor: torch.Tensor, context: DistributedContext) -> torch.Tensor:
+    """Element-wise maximum of ``tensor`` over all processes (unchanged for a single process)."""
+    if not context.distributed:
+        return tensor
+    reduced = tensor.to(context.device, copy=True)
+    dist.all_reduce(reduced, op=dist.ReduceOp.MAX)
+    return reduced.to(tensor.device)
+
+
 def barrier(context: DistributedContext) -> None:
     """Wait for all processes (no-op for a single process)."""
     if context.distributed:

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from ltr.actors.base import BaseActor, NonFiniteLossError
 from ltr.admin.checkpoint import load_checkpoint, save_checkpoint
-from ltr.trainers.distributed import DistributedContext, all_reduce_sum, unwrap_model
+from ltr.trainers.distributed import DistributedContext, all_reduce_max, all_reduce_sum, unwrap_model
 from ltr.trainers.logs import EpochLogger
 from ltr.trainers.rng import capture_rng_state, restore_rng_state
 
@@ -197,6 +197,11 @@ class Trainer:
     def resume_latest(self) -> bool:
         """Restore the newest checkpoint of ``checkpoint_dir``; False when there is none."""
         found = list_checkpoints(self.config.checkpoint_dir, self.config.net_type)
+        epoch = found[-1][0] if found else 0
+        extremes = all_reduce_max(torch.tensor([epoch, -epoch], dtype=torch.int64), self.context)
+        if int(extremes[0]) != -int(extremes[1]):
+            raise ValueError(f"processes see different newest checkpoints in {self.config.checkpoint_dir} (epochs "
+                             f"{-int(extremes[1])} to {int(extremes[0])}); multi-node runs need a shared --workspace")
         if not found:
             return False
         self.load_checkpoint(found[-1][1])

@@ -1,0 +1,100 @@
+"""Training curve: train a bbreg settings for a few epochs (or read an existing CSV log) and plot the losses.
+
+    # short CPU run at reduced resolution (96 px crops, 16 proposals), then the PNG
+    python benchmarks/train_curve.py --settings atom_ebm_synthetic --epochs 8 --samples-per-epoch 64 \
+        --batch-size 4 --output-sz 96 --num-proposals 16 --workspace /tmp/curve --out curve.png
+    # plot the log of a real run
+    python benchmarks/train_curve.py --from-csv workspace/logs/bbreg/atom_ebm_synthetic/training_log.csv --out curve.png
+
+The plot shows the mean training loss per epoch and the loss on the fixed held-out validation samples.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib
+import logging
+import math
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from pytracking.utils.files import atomic_write  # noqa: E402
+
+
+def read_csv_log(path: Path) -> list[dict[str, Any]]:
+    """Rows of a ``training_log.csv`` with numbers parsed (empty cells dropped)."""
+    with open(path, newline="") as handle:
+        return [{key: float(value) for key, value in row.items() if value != ""} for row in csv.DictReader(handle)]
+
+
+def plot_history(history: Sequence[dict[str, Any]], out: Path, title: str) -> None:
+    """Write a PNG with every ``train/Loss/*`` and ``val/Loss/*`` column (except ``Loss/total``) per epoch."""
+    keys = sorted({key for row in history for key in row
+                   if (key.startswith("train/Loss/") or key.startswith("val/Loss/")) and not key.endswith("/total")})
+    if not keys:
+        raise ValueError("the log has no train/Loss/* or val/Loss/* column")
+    figure, axis = plt.subplots(figsize=(6, 4))
+    for key in keys:
+        points = [(row["epoch"], row[key]) for row in history if key in row and math.isfinite(row[key])]
+        axis.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=key)
+    axis.set_xlabel("epoch")
+    axis.set_ylabel("loss")
+    axis.set_title(title)
+    axis.grid(alpha=0.3)
+    axis.legend()
+    figure.tight_layout()
+    atomic_write(out, lambda tmp: figure.savefig(tmp, format="png", dpi=120))
+    plt.close(figure)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--from-csv", type=Path, help="plot this training_log.csv instead of training")
+    parser.add_argument("--settings", default="atom_ebm_synthetic", help="bbreg settings name")
+    parser.add_argument("--workspace", type=Path, default=Path("/tmp/atom_ebm_curve"))
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--samples-per-epoch", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument("--output-sz", type=int, help="crop size (default: the settings', 288)")
+    parser.add_argument("--num-proposals", type=int, help="proposals per frame (default: the settings', 128)")
+    parser.add_argument("--lr-step", type=int, help="StepLR step in epochs (default: the settings')")
+    parser.add_argument("--device", choices=("cpu", "cuda"))
+    parser.add_argument("--train-backbone", action="store_true")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --workspace")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=Path("train_curve.png"))
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    if args.from_csv:
+        history = read_csv_log(args.from_csv)
+        title = args.from_csv.parent.name
+    else:
+        from ltr.train_settings.bbreg_recipe import run_bbreg
+        from ltr.train_settings.options import TrainingOptions
+
+        recipe = importlib.import_module(f"ltr.train_settings.bbreg.{args.settings}").RECIPE
+        changes = {"output_sz": args.output_sz, "num_proposals": args.num_proposals, "lr_step": args.lr_step}
+        recipe = replace(recipe, **{key: value for key, value in changes.items() if value is not None})
+        options = TrainingOptions(module="bbreg", name=args.settings, workspace=args.workspace, epochs=args.epochs,
+                                  samples_per_epoch=args.samples_per_epoch, batch_size=args.batch_size,
+                                  workers=args.workers, seed=args.seed, device=args.device,
+                                  train_backbone=args.train_backbone, resume=args.resume)
+        history = run_bbreg(options, recipe)
+        title = f"{args.settings} ({recipe.output_sz} px, {recipe.num_proposals} proposals)"
+    plot_history(history, args.out, title)
+    for row in history:
+        logging.info("epoch %d: %s", int(row["epoch"]), ", ".join(
+            f"{k} {v:.4f}" for k, v in row.items() if "Loss/" in k and not k.endswith("/total")))
+    logging.info("wrote %s", args.out)
+
+
+if __name__ == "__main__":
+    main()
