@@ -18,6 +18,7 @@ RECIPE = BBRegRecipe(
     train_datasets=synthetic_and_local,
     val_datasets=synthetic_validation,
     backbone_pretrained=False,
+    backbone_lr=1e-3,  # the backbone starts from random weights: learn it as fast as the head
     max_gap=200,
     batch_size=64,
     epochs=50,
