@@ -6,7 +6,7 @@
 For every device: the tracker's median per-frame time per stage (backbone, classifier, refinement, other) and
 for the whole frame, the median time of one ResNet-18 forward (layer2 + layer3) on a 288x288 input measured
 right after every frame (so both see the same load), the mean frame time (it includes the periodic CG updates),
-the ratio mean frame / backbone and the frames per second. Without ``--checkpoint`` a
+the ratio mean frame / backbone, the frames per second and the first-frame initialisation time. Without ``--checkpoint`` a
 randomly initialised ``atom_resnet18`` is used (same computation, meaningless boxes). Frames are decoded
 before timing, so file I/O is not counted.
 """
@@ -53,7 +53,11 @@ def measure(net: torch.nn.Module, param: str, device: torch.device, frames: list
     The first 2 tracked frames are warm-up.
     """
     tracker = AtomEbmTracker(net, get_parameters(param), device)
+    _sync(device)
+    start = time.perf_counter()
     tracker.initialize(frames[0], init_box)
+    _sync(device)
+    init_seconds = time.perf_counter() - start
     reference_input = torch.randn(1, 3, 288, 288, device=device)
     per_stage: dict[str, list[float]] = {name: [] for name in (*STAGES, "frame", "reference")}
     for index, frame in enumerate(frames[1:]):
@@ -70,6 +74,7 @@ def measure(net: torch.nn.Module, param: str, device: torch.device, frames: list
                 per_stage[name].append(output.timings[name])
     result = {name: statistics.median(values) for name, values in per_stage.items()}
     result["frame_mean"] = statistics.fmean(per_stage["frame"])  # includes the CG update every few frames
+    result["init"] = init_seconds
     return result
 
 
@@ -98,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"param={args.param} frames={len(frames)} threads={torch.get_num_threads()} "
           f"checkpoint={args.checkpoint or 'random atom_resnet18'}")
     header = (f"{'device':<8}{'backbone fwd':>13}" + "".join(f"{s:>12}" for s in STAGES)
-              + f"{'frame':>10}{'mean':>10}{'ratio':>8}{'fps':>8}")
+              + f"{'frame':>10}{'mean':>10}{'ratio':>8}{'fps':>8}{'init':>8}")
     print(header)
     for device in devices:
         torch.manual_seed(0)
@@ -108,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         reference = stages["reference"]
         row = f"{device.type:<8}{reference * 1e3:>11.1f}ms" + "".join(f"{stages[s] * 1e3:>10.1f}ms" for s in STAGES)
         row += (f"{stages['frame'] * 1e3:>8.1f}ms{stages['frame_mean'] * 1e3:>8.1f}ms"
-                f"{stages['frame_mean'] / reference:>8.2f}{1.0 / stages['frame_mean']:>8.1f}")
+                f"{stages['frame_mean'] / reference:>8.2f}{1.0 / stages['frame_mean']:>8.1f}{stages['init']:>7.2f}s")
         print(row)
     return 0
 

@@ -133,3 +133,14 @@ def test_cuda_matches_cpu_closely(checkpoint, sequence):
     for out in outputs:
         assert all(math.isfinite(v) for v in out.box)
         assert out.box[2] >= 1 and out.box[3] >= 1
+
+
+def test_global_torch_seed_makes_unseeded_runs_reproducible(sequence):
+    frames, boxes = sequence
+    params = with_overrides(get_parameters("no_refine"), LIGHT_INIT)
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(7)
+        tracker = AtomEbmTracker(_TinyNet(), params, device="cpu")
+        runs.append([o.box for o in _run(tracker, frames[:3], boxes[0])])
+    assert runs[0] == runs[1]

@@ -39,7 +39,8 @@ class AtomEbmParams:
             lengths in the relative space; "fixed_step" uses step_length_center for every coordinate).
         top_k, max_aspect_ratio: post-processing.
     Misc:
-        seed: seed of the tracker's random generators (None = non-deterministic).
+        seed: seed of the tracker's random generators (None = drawn from torch's global generator, so
+            ``torch.manual_seed`` before building the tracker makes a run reproducible).
     """
 
     # sampling geometry

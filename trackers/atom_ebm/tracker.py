@@ -63,9 +63,11 @@ class AtomEbmTracker(Tracker):
         self.use_iou_net = params.refinement != "none"
         self.refiner = BoxRefiner(params) if self.use_iou_net else None
         self.normalize = ImageNormalizer(self.device)
+        # seed None: draw one from torch's global generator, so that torch.manual_seed makes runs reproducible
+        seed = params.seed if params.seed is not None else int(torch.randint(0, 2**62, (1,)))
+        self.rng = np.random.default_rng(seed)
         self.generator = torch.Generator(device=self.device)
-        self.rng = np.random.default_rng(params.seed)
-        self.generator.manual_seed(int(self.rng.integers(2**62)) if params.seed is None else params.seed)
+        self.generator.manual_seed(seed)
         self.classifier: OnlineClassifier | None = None
         self.last_flag: str | None = None
 
