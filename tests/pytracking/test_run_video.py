@@ -108,7 +108,8 @@ def test_bad_sources_exit_with_clear_errors(tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
     assert run_video.main([str(empty), "--init-box", "1", "1", "5", "5", "--tracker", "test_step"]) == 2
-    assert f"no images" in capsys.readouterr().err and str(empty)
+    err = capsys.readouterr().err
+    assert "no images" in err and str(empty) in err
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"\x00" * 1000)
     assert run_video.main([str(broken), "--init-box", "1", "1", "5", "5", "--tracker", "test_step"]) == 2
@@ -180,3 +181,10 @@ def test_annotate_draws_box_edges():
     assert out[27, 25].tolist() == [0, 0, 0]  # inside stays empty
     with_text = annotate(image, None, score=0.5, fps=12.0)
     assert with_text[:50, :60].any() and not annotate(image, None).any()
+
+
+def test_show_without_gui_fails_cleanly(folder, capsys, monkeypatch):
+    monkeypatch.setattr(run_video, "gui_available", lambda: False)
+    assert run_video.main([str(folder), "--init-box", "1", "1", "5", "5", "--tracker", "test_step", "--show"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--show" in err and "opencv-contrib-python" in err
