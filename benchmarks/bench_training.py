@@ -98,6 +98,7 @@ def main() -> None:
                         help="default: on for CUDA, off for CPU (as the settings)")
     parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--skip-data", action="store_true", help="only time the training step")
+    parser.add_argument("--skip-step", action="store_true", help="only time the data pipeline")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else []) if args.device == "all" else [args.device]
@@ -108,7 +109,7 @@ def main() -> None:
     if not args.skip_data:
         rate = bench_data(args.batch_size, args.iterations, args.workers, args.objective)
         print(f"{f'data pipeline ({args.workers} workers)':<44} {rate:>10.2f}")
-    for name in devices:
+    for name in [] if args.skip_step else devices:
         device = torch.device(name)
         channels_last = args.channels_last if args.channels_last is not None else device.type == "cuda"
         rate = bench_step(device, args.batch_size, args.iterations, args.objective, args.train_backbone,
