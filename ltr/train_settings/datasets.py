@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from ltr.admin.paths import DATASET_ROOT_SOURCES, resolve_dataset_root
 from ltr.dataset.base import TrainingDataset
@@ -41,8 +42,6 @@ def local_sequences(options: TrainingOptions) -> TrainingDataset | None:
     try:
         root = resolve_dataset_root("local", explicit)
     except FileNotFoundError as error:
-        import os
-
         if explicit or os.environ.get(env_var):
             raise
         logger.warning("local training sequences skipped: %s (pass %s DIR)", error, flag)

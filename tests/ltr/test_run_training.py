@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import copy
 import csv
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,12 +29,10 @@ def test_settings_are_found_by_path():
     assert {"atom_ebm", "atom_iou", "atom_ebm_synthetic", "atom_iou_synthetic"} <= set(list_settings("bbreg"))
 
 
-def test_unknown_settings_is_one_line_error_listing_valid_names():
-    result = subprocess.run([sys.executable, "-m", "ltr.run_training", "bbreg", "atom_nope"],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 1
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "atom_nope" in lines[0] and "atom_ebm_synthetic" in lines[0], result.stderr
+def test_unknown_settings_is_one_line_error_listing_valid_names(capsys):
+    assert main(["bbreg", "atom_nope"]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "atom_nope" in lines[0] and "atom_ebm_synthetic" in lines[0], lines
 
 
 def test_unknown_package_lists_valid_ones(capsys):
@@ -78,28 +74,52 @@ def test_options_reject_bad_values():
         TrainingOptions(module="bbreg", name="x", workspace=Path("w"), workers=-1)
 
 
-def _tiny_run(workspace: Path, epochs: int, *extra: str) -> int:
-    return main(["bbreg", "atom_ebm_synthetic", "--workspace", str(workspace), "--epochs", str(epochs),
-                 "--samples-per-epoch", "2", "--batch-size", "2", "--workers", "0", "--device", "cpu",
-                 "--deterministic", "--no-progress", "--seed", "3", *extra])
+def _small_synthetic(seed: int):
+    from ltr.dataset.synthetic import SyntheticDataset, SyntheticParams
+
+    params = SyntheticParams(num_sequences=64, sequence_length=40, short_side=(96, 128), max_long_side=160)
+    return SyntheticDataset(params, seed=seed, name=f"small_synthetic_{seed}")
 
 
-@needs_local_data
-def test_cli_checkpoints_resume_exactly_and_load(tmp_path, capsys):
+def _small_recipe():
+    """atom_ebm_synthetic with small procedural frames, 96 px crops and 16 proposals (fits the test budget)."""
+    from ltr.train_settings.bbreg import atom_ebm_synthetic
+
+    return replace(atom_ebm_synthetic.RECIPE, train_datasets=lambda options: [(_small_synthetic(0), 1.0)],
+                   val_datasets=lambda options: [(_small_synthetic(99), 1.0)], output_sz=96, num_proposals=16)
+
+
+def _save_initial(path: Path, seed: int) -> dict:
     from ltr.admin.checkpoint import save_checkpoint
-    from ltr.admin.loading import load_network
     from ltr.models.registry import build_model
 
-    torch.manual_seed(11)
-    initial = build_model("atom_resnet18").state_dict()
-    save_checkpoint(tmp_path / "init.pth.tar", {"net": initial, "epoch": 0,
-                                                "net_constructor": {"name": "atom_resnet18", "kwargs": {}}})
-    init = ("--init-checkpoint", str(tmp_path / "init.pth.tar"))
-    assert _tiny_run(tmp_path / "straight", 2, *init) == 0
-    assert _tiny_run(tmp_path / "split", 1, *init) == 0
-    assert _tiny_run(tmp_path / "split", 1, *init) == 1  # existing checkpoints without --resume
-    assert "--resume" in capsys.readouterr().err
-    assert _tiny_run(tmp_path / "split", 2, "--resume", *init) == 0
+    torch.manual_seed(seed)
+    initial = build_model("atom_resnet18")
+    save_checkpoint(path, {"net": initial.state_dict(), "epoch": 0,
+                           "net_constructor": {"name": "atom_resnet18", "kwargs": {}}})
+    return initial
+
+
+def test_resume_is_exact_and_checkpoints_load(tmp_path):
+    """2 epochs straight == 1 epoch + --resume 1 epoch (deterministic mode), through run_bbreg."""
+    from ltr.admin.loading import load_network
+    from ltr.train_settings.bbreg_recipe import run_bbreg
+
+    initial = _save_initial(tmp_path / "init.pth.tar", seed=11).state_dict()
+    recipe = _small_recipe()
+
+    def run(workspace: Path, epochs: int, resume: bool = False):
+        options = TrainingOptions(module="bbreg", name="atom_ebm_synthetic", workspace=workspace, epochs=epochs,
+                                  samples_per_epoch=4, batch_size=2, workers=0, device="cpu", seed=3,
+                                  deterministic=True, progress=False, resume=resume,
+                                  init_checkpoint=str(tmp_path / "init.pth.tar"))
+        return run_bbreg(options, recipe)
+
+    run(tmp_path / "straight", 2)
+    run(tmp_path / "split", 1)
+    with pytest.raises(ValueError, match="--resume"):  # existing checkpoints without --resume
+        run(tmp_path / "split", 1)
+    run(tmp_path / "split", 2, resume=True)
 
     folder = "checkpoints/bbreg/atom_ebm_synthetic"
     straight = torch.load(tmp_path / "straight" / folder / "ATOMnet_ep0002.pth.tar", weights_only=True)
@@ -123,35 +143,20 @@ def test_cli_checkpoints_resume_exactly_and_load(tmp_path, capsys):
     assert rows[0]["val/Loss/bb_ce"] != ""
 
 
-def _small_synthetic(seed: int):
-    from ltr.dataset.synthetic import SyntheticDataset, SyntheticParams
-
-    params = SyntheticParams(num_sequences=64, sequence_length=40, short_side=(96, 128), max_long_side=160)
-    return SyntheticDataset(params, seed=seed, name=f"small_synthetic_{seed}")
-
-
 @pytest.mark.timeout(400)
 def test_ebm_loss_on_held_out_batch_falls(tmp_path):
     """The real network, processing and trainer, at 96 px crops with 16 proposals to fit the test budget."""
     from ltr.actors import build_actor
-    from ltr.admin.checkpoint import save_checkpoint
     from ltr.admin.loading import load_network
     from ltr.data.loader import build_loader
     from ltr.data.sampler import ATOMSampler
-    from ltr.models.registry import build_model
-    from ltr.train_settings.bbreg import atom_ebm_synthetic
     from ltr.train_settings.bbreg_recipe import build_processing, run_bbreg
 
-    recipe = replace(atom_ebm_synthetic.RECIPE, train_datasets=lambda options: [(_small_synthetic(0), 1.0)],
-                     val_datasets=None, output_sz=96, num_proposals=16)
+    recipe = replace(_small_recipe(), val_datasets=None)
     held_out = ATOMSampler([_small_synthetic(99)], [1.0], samples_per_epoch=16, max_gap=recipe.max_gap,
                            processing=build_processing(recipe), seed=12345)
     batch = next(iter(build_loader(held_out, batch_size=16, workers=0, seed=0)))
-
-    torch.manual_seed(0)
-    initial = build_model("atom_resnet18")
-    save_checkpoint(tmp_path / "init.pth.tar", {"net": initial.state_dict(),
-                                                "net_constructor": {"name": "atom_resnet18", "kwargs": {}}, "epoch": 0})
+    initial = _save_initial(tmp_path / "init.pth.tar", seed=0)
 
     def held_out_loss(net):
         actor = build_actor("ebm", copy.deepcopy(net))
