@@ -23,37 +23,13 @@ from tqdm import tqdm
 
 from pytracking.utils.box_io import save_boxes
 from pytracking.utils.drawing import annotate
-from pytracking.utils.video_io import GUI_HELP, gui_available, open_source
+from pytracking.utils.video_io import GUI_HELP, VideoWriter, gui_available, open_source
 from trackers.base import validate_init_box
 from trackers.registry import build_tracker
 
 logger = logging.getLogger("pytracking.run_video")
 
 WINDOW = "ATOM-EBM"
-
-
-class VideoWriter:
-    """Annotated MP4 (mp4v) written to a hidden temporary file and renamed into place on ``close``."""
-
-    def __init__(self, path: Path, fps: float, frame_size: tuple[int, int]):
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = path.with_name(f".{path.stem}.partial{path.suffix or '.mp4'}")
-        self.writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, frame_size)
-        if not self.writer.isOpened():
-            raise ValueError(f"cannot write video {path} (OpenCV has no mp4v encoder for it)")
-
-    def write(self, image_rgb: np.ndarray) -> None:
-        """Append one RGB frame."""
-        self.writer.write(cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR))
-
-    def close(self, keep: bool = True) -> None:
-        """Finish the file; move it into place when ``keep``, else delete it."""
-        self.writer.release()
-        if keep:
-            os.replace(self.tmp, self.path)
-        else:
-            self.tmp.unlink(missing_ok=True)
 
 
 def select_box(image: np.ndarray) -> tuple[float, float, float, float]:

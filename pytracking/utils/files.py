@@ -16,6 +16,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
     try:
         write(tmp)
         os.replace(tmp, path)
@@ -35,3 +36,9 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
             os.fsync(handle.fileno())
 
     atomic_write(path, _write)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,4 +1,4 @@
-"""Frame sources for the video/webcam runners: video files, image folders and cameras, all yielding RGB uint8.
+"""Frame sources for the video/webcam runners (video files, image folders, cameras; all RGB uint8) and the MP4 writer.
 
 Iterating a source yields ``(H, W, 3)`` RGB ``uint8`` frames; an image-folder frame that cannot be decoded
 yields ``None`` (with a warning) so that runners can skip it and keep going.
@@ -128,3 +128,27 @@ def open_source(path: str | os.PathLike) -> CaptureSource | ImageFolderSource:
     if path.is_dir():
         return ImageFolderSource(path)
     return open_video(path)
+
+
+class VideoWriter:
+    """Annotated MP4 (mp4v) written to a hidden temporary file and renamed into place on ``close``."""
+
+    def __init__(self, path: Path, fps: float, frame_size: tuple[int, int]):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = path.with_name(f".{path.stem}.partial{path.suffix or '.mp4'}")
+        self.writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, frame_size)
+        if not self.writer.isOpened():
+            raise ValueError(f"cannot write video {path} (OpenCV has no mp4v encoder for it)")
+
+    def write(self, image_rgb: np.ndarray) -> None:
+        """Append one RGB frame."""
+        self.writer.write(cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR))
+
+    def close(self, keep: bool = True) -> None:
+        """Finish the file; move it into place when ``keep``, else delete it."""
+        self.writer.release()
+        if keep:
+            os.replace(self.tmp, self.path)
+        else:
+            self.tmp.unlink(missing_ok=True)

@@ -1,0 +1,76 @@
+"""The two-command demo and the ``atom-ebm`` entry point, end to end on CPU."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from pytracking import cli
+from pytracking.demo import demo_sequence, main as demo_main
+from pytracking.utils.box_io import load_boxes
+from trackers.atom_ebm.weights import bundled_model_path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _continuous_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of (x, y, w, h) rows, written independently of the project's metrics."""
+    x1 = np.maximum(a[:, 0], b[:, 0])
+    y1 = np.maximum(a[:, 1], b[:, 1])
+    x2 = np.minimum(a[:, 0] + a[:, 2], b[:, 0] + b[:, 2])
+    y2 = np.minimum(a[:, 1] + a[:, 3], b[:, 1] + b[:, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    return inter / (a[:, 2] * a[:, 3] + b[:, 2] * b[:, 3] - inter)
+
+
+def test_demo_sequence_is_the_bundled_couple():
+    sequence = demo_sequence()
+    assert sequence.name == "Couple" and len(sequence) == 140
+    first_line = (REPO / "pytracking/demo_data/Couple/groundtruth.txt").read_text().splitlines()[0]
+    assert sequence.ground_truth[0].tolist() == [float(v) for v in first_line.split(",")]
+
+
+@pytest.mark.skipif(not bundled_model_path().is_file(), reason="bundled default model not present")
+def test_demo_end_to_end(tmp_path, monkeypatch):
+    monkeypatch.delenv("ATOM_EBM_CHECKPOINT", raising=False)
+    out = tmp_path / "demo"
+    assert demo_main(["--output", str(out), "--device", "cpu"]) == 0
+    boxes = load_boxes(out / "boxes.txt")
+    gt = load_boxes(out / "groundtruth.txt")
+    assert boxes.shape == gt.shape == (140, 4)
+    assert np.all(np.isfinite(boxes)) and np.all(boxes[:, 2:] > 0)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics) >= {"auc", "op50", "op75", "precision", "fps"}
+    # OP50 recomputed independently (pytracking protocol: frame 0 counts as a success, strict >)
+    overlap = _continuous_iou(boxes, gt)
+    overlap[0] = 1.0
+    assert metrics["op50"] == pytest.approx(100.0 * np.mean(overlap > 0.5), abs=0.01)
+    video = cv2.VideoCapture(str(out / "demo.mp4"))
+    count = int(video.get(cv2.CAP_PROP_FRAME_COUNT))
+    ok, frame = video.read()
+    video.release()
+    assert ok and frame.shape == (240, 320, 3) and count == 140
+
+
+def test_demo_without_a_model_says_which_file_is_missing(tmp_path, monkeypatch, capsys):
+    missing = tmp_path / "nope.pth"
+    assert demo_main(["--output", str(tmp_path / "o"), "--checkpoint", str(missing)]) == 1
+    assert str(missing) in capsys.readouterr().err
+    assert not (tmp_path / "o" / "boxes.txt").exists()
+
+
+def test_cli_lists_commands_and_rejects_unknown(capsys):
+    assert cli.main([]) == 2
+    assert "demo" in capsys.readouterr().out
+    assert cli.main(["no-such-command"]) == 2
+    assert "unknown command" in capsys.readouterr().err
+
+
+def test_console_script_forwards_help():
+    result = subprocess.run([sys.executable, "-m", "pytracking.cli", "track", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "--init-box" in result.stdout
