@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from ltr.models.bbreg import ATOMnet, AtomIoUNet
+from ltr.models.bbreg.atom_iou_net import IoUPredictor
 from ltr.models.registry import build_model, list_models
 
 SPEC = Path(__file__).resolve().parents[2].parent / "shared" / "spec" / "atom_state_dict_keys.json"
@@ -157,3 +158,25 @@ def test_bad_inputs_raise(net: ATOMnet) -> None:
         head.predict_iou(modulation, iou_feats, torch.full((1, 2, 4), float("nan"), dtype=torch.float64))
     with pytest.raises(ValueError, match="iou_feats"):
         head.predict_iou(modulation, [feats[0], feats[0]], torch.zeros(1, 2, 4, dtype=torch.float64))
+
+
+def test_iou_predictor_matches_hand_wired_flow(net: ATOMnet) -> None:
+    """The inference path (BatchNorm folded, modulation applied once, native bin order) vs the hand-wired flow."""
+    torch.manual_seed(4)
+    head = net.bb_regressor.eval()
+    ref = [torch.rand(2, 128, 36, 36, dtype=torch.float64), torch.rand(2, 256, 18, 18, dtype=torch.float64)]
+    test = [torch.rand(2, 128, 36, 36, dtype=torch.float64), torch.rand(2, 256, 18, 18, dtype=torch.float64)]
+    ref_box = torch.tensor([[100.0, 90.0, 60.0, 80.0], [40.0, 50.0, 120.0, 70.0]], dtype=torch.float64)
+    proposals = torch.tensor([[[95.0, 100.0, 70.0, 60.0], [20.0, 30.0, 40.0, 90.0], [-10.0, 250.0, 60.0, 50.0]],
+                              [[50.0, 60.0, 100.0, 80.0], [130.0, 140.0, 30.0, 20.0], [0.0, 0.0, 288.0, 288.0]]],
+                             dtype=torch.float64)
+    with torch.no_grad():
+        expected = manual_scores(head, ref, test, ref_box, proposals)  # midpoint-rule pooling: approximate
+        predictor = IoUPredictor(head, head.get_modulation(ref, ref_box))
+        scores = predictor.score(predictor.prepare(head.get_iou_feat(test)), proposals)
+    torch.testing.assert_close(scores, expected, rtol=2e-3, atol=2e-3 * expected.abs().max().item())
+    try:
+        with pytest.raises(ValueError, match="eval"):
+            IoUPredictor(head.train(), [torch.zeros(1, 256, 1, 1)] * 2)
+    finally:
+        head.eval()

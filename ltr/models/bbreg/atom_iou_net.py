@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from ltr.data.box_ops import xywh_to_xyxy
 from ltr.models.layers.blocks import LinearBlock, conv_block
-from ltr.models.layers.prroi_pool import PrRoIPool2D, prroi_pool2d_batched
+from ltr.models.layers.prroi_pool import PrRoIPool2D, pooling_layout, prroi_pool2d_batched, prroi_pool2d_rows
 
-__all__ = ["AtomIoUNet"]
+__all__ = ["AtomIoUNet", "IoUPredictor"]
 
 
 class AtomIoUNet(nn.Module):
@@ -135,6 +136,66 @@ class AtomIoUNet(nn.Module):
             shapes = [tuple(f.shape) for f in feats]
             raise ValueError(f"{name} must have a common batch size and {channels} channels, got shapes {shapes}")
         return feats[0], feats[1]
+
+
+class IoUPredictor:
+    """Inference-time :meth:`AtomIoUNet.predict_iou` for many proposal batches on the same frame (box refinement).
+
+    Built once per reference (tracker initialisation): folds each ``LinearBlock``'s eval-mode BatchNorm into its
+    linear layer (weights reordered to the pooling's native bin order) and keeps the modulation vectors.
+    :meth:`prepare` multiplies a frame's test features by the modulation and lays them out for pooling once;
+    :meth:`score` then runs without validation or host synchronisation. Gradients flow to the proposals only
+    (the network's weights and features are constants here). Same scores as ``predict_iou`` up to float error.
+
+    Args:
+        head: an ``AtomIoUNet`` in eval mode.
+        modulation: output of :meth:`AtomIoUNet.get_modulation` (two [B, 256, 1, 1] tensors).
+    """
+
+    def __init__(self, head: AtomIoUNet, modulation: list[torch.Tensor]):
+        if head.training:
+            raise ValueError("IoUPredictor folds BatchNorm statistics: call head.eval() first")
+        if len(modulation) != 2 or any(m[0].numel() != c for m, c in zip(modulation, head.pred_input_dim)):
+            raise ValueError(f"modulation must be two tensors of batch x {head.pred_input_dim} values")
+        self.head = head
+        with torch.no_grad():
+            self.modulation = [m.detach().reshape(m.shape[0], -1, 1, 1) for m in modulation]
+            self.fc3 = _fold_linear_block(head.fc3_rt, head.pred_input_dim[0], head.prroi_pool3t.output_size)
+            self.fc4 = _fold_linear_block(head.fc4_rt, head.pred_input_dim[1], head.prroi_pool4t.output_size)
+        self.predictor_weight = head.iou_predictor.weight.detach()
+        self.predictor_bias = head.iou_predictor.bias.detach()
+
+    def prepare(self, iou_feats: list[torch.Tensor]) -> list[tuple[torch.Tensor, int]]:
+        """Modulated test features of one frame in pooling layout; ``iou_feats`` from :meth:`AtomIoUNet.get_iou_feat`."""
+        feat3, feat4 = self.head._check_feats(iou_feats, self.head.pred_input_dim, "iou_feats")
+        if feat3.shape[0] != self.modulation[0].shape[0]:
+            raise ValueError(f"iou_feats batch {feat3.shape[0]} differs from the modulation batch {self.modulation[0].shape[0]}")
+        with torch.no_grad():
+            return [(pooling_layout(feat.detach() * mod), feat.shape[-1]) for feat, mod in zip((feat3, feat4), self.modulation)]
+
+    def score(self, prepared: list[tuple[torch.Tensor, int]], proposals: torch.Tensor) -> torch.Tensor:
+        """Scores [B, P] of finite ``proposals`` [B, P, 4] (xywh crop px) on a :meth:`prepare`-d frame."""
+        (layout3, width3), (layout4, width4) = prepared
+        batch, num = proposals.shape[:2]
+        boxes = xywh_to_xyxy(proposals.to(layout3.dtype))
+        pool3, pool4 = self.head.prroi_pool3t, self.head.prroi_pool4t
+        roi3 = prroi_pool2d_rows(layout3, width3, boxes, pool3.output_size, pool3.spatial_scale)
+        roi4 = prroi_pool2d_rows(layout4, width4, boxes, pool4.output_size, pool4.spatial_scale)
+        hidden3 = torch.relu(F.linear(roi3.reshape(batch * num, -1), *self.fc3))
+        hidden4 = torch.relu(F.linear(roi4.reshape(batch * num, -1), *self.fc4))
+        hidden = torch.cat((hidden3, hidden4), dim=1)
+        return F.linear(hidden, self.predictor_weight, self.predictor_bias).reshape(batch, num)
+
+
+def _fold_linear_block(block: LinearBlock, channels: int, output_size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eval-mode ``bn(linear(x))`` as one (weight, bias), weight columns in the pooled (x bin, y bin, channel) order."""
+    bn = block.bn
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    weight = block.linear.weight * scale[:, None]
+    bias = (block.linear.bias - bn.running_mean) * scale + bn.bias
+    oh, ow = output_size
+    weight = weight.reshape(-1, channels, oh, ow).permute(0, 3, 2, 1).reshape(weight.shape[0], -1).contiguous()
+    return weight, bias
 
 
 def _check_boxes_finite(boxes: torch.Tensor, name: str) -> None:

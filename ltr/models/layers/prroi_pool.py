@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["prroi_pool2d", "prroi_pool2d_batched", "PrRoIPool2D"]
+__all__ = ["prroi_pool2d", "prroi_pool2d_batched", "prroi_pool2d_rows", "pooling_layout", "PrRoIPool2D"]
 
 
 def _clip_piece(t: torch.Tensor, low: float, high: float) -> torch.Tensor:
@@ -172,12 +172,43 @@ def prroi_pool2d_batched(
     batch, channels, height, width = features.shape
     if not isinstance(boxes, torch.Tensor) or boxes.dim() != 3 or boxes.shape[0] != batch or boxes.shape[2] != 4:
         raise ValueError(f"boxes must be a [{batch}, P, 4] tensor (x1, y1, x2, y2), got shape {tuple(getattr(boxes, 'shape', ()))}")
+    out = prroi_pool2d_rows(pooling_layout(features), width, boxes.to(features.dtype), (oh, ow), spatial_scale)
+    return out.permute(0, 1, 4, 3, 2).contiguous()
+
+
+def pooling_layout(features: torch.Tensor) -> torch.Tensor:
+    """[B, C, H, W] -> [B, H, C * W], the layout :func:`prroi_pool2d_rows` reads (prepare once, pool many times)."""
+    batch, channels, height, width = features.shape
+    return features.permute(0, 2, 1, 3).reshape(batch, height, channels * width)
+
+
+def prroi_pool2d_rows(
+    layout: torch.Tensor, width: int, boxes: torch.Tensor, output_size: tuple[int, int], spatial_scale: float
+) -> torch.Tensor:
+    """Core of :func:`prroi_pool2d_batched` on pre-laid-out features, without validation or output permute.
+
+    For repeated pooling from the same maps (box refinement): the caller validates once and keeps the
+    layout. No host synchronisation.
+
+    Args:
+        layout: [B, H, C * W] features from :func:`pooling_layout`.
+        width: W of the feature map.
+        boxes: [B, P, 4] ``(x1, y1, x2, y2)`` in input-image pixels, same dtype as ``layout``.
+        output_size: (oh, ow) bins.
+        spatial_scale: feature cells per image pixel.
+
+    Returns:
+        [B, P, ow, oh, C] bin averages (note the order: x bins, y bins, channels).
+    """
+    batch, height, channels_width = layout.shape
+    channels = channels_width // width
+    oh, ow = output_size
     num = boxes.shape[1]
-    wy, wx = _axis_weights_xy(boxes.to(features.dtype), oh, ow, height, width, spatial_scale)  # [B,P,oh,H], [B,P,ow,W]
-    rows = torch.bmm(wy.reshape(batch, num * oh, height), features.permute(0, 2, 1, 3).reshape(batch, height, channels * width))
+    wy, wx = _axis_weights_xy(boxes, oh, ow, height, width, spatial_scale)  # [B,P,oh,H], [B,P,ow,W]
+    rows = torch.bmm(wy.reshape(batch, num * oh, height), layout)
     rows = rows.view(batch * num, oh * channels, width)
     out = torch.bmm(wx.reshape(batch * num, ow, width), rows.transpose(1, 2))  # [B * P, ow, oh * C]
-    return out.view(batch, num, ow, oh, channels).permute(0, 1, 4, 3, 2).contiguous()
+    return out.view(batch, num, ow, oh, channels)
 
 
 class PrRoIPool2D(nn.Module):
