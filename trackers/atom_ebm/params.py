@@ -38,6 +38,9 @@ class AtomEbmParams:
         num_iter, step_length_center, step_length_size, step_decay: ascent settings ("ascent" uses both step
             lengths in the relative space; "fixed_step" uses step_length_center for every coordinate).
         top_k, max_aspect_ratio: post-processing.
+        iou_window_margin: compute the IoU-Net test features only on a window of the backbone maps around the
+            initial boxes, grown by this fraction of sqrt(w h) for their motion (``trackers.atom_ebm.iou_window``;
+            exact: recomputed on the full maps when an evaluated box leaves the window); None = full maps.
     Misc:
         seed: seed of the tracker's random generators (None = drawn from torch's global generator, so
             ``torch.manual_seed`` before building the tracker makes a run reproducible).
@@ -92,6 +95,7 @@ class AtomEbmParams:
     step_decay: float = 0.5
     top_k: int = 3
     max_aspect_ratio: float = 6.0
+    iou_window_margin: float | None = 0.25
     # misc
     seed: int | None = None
 
@@ -109,6 +113,8 @@ class AtomEbmParams:
                 f"need top_k >= 1, num_iter >= 0, num_init_random_boxes >= 0; got {self.top_k}, "
                 f"{self.num_iter}, {self.num_init_random_boxes}"
             )
+        if self.iou_window_margin is not None and not self.iou_window_margin >= 0.0:
+            raise ValueError(f"iou_window_margin must be >= 0 or None, got {self.iou_window_margin}")
         if not 0.0 < self.step_decay <= 1.0:
             raise ValueError(f"step_decay must be in (0, 1], got {self.step_decay}")
 

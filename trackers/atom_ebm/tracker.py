@@ -14,9 +14,12 @@ from typing import Protocol, Sequence
 import numpy as np
 import torch
 
+from ltr.data.box_ops import xywh_to_xyxy
+from ltr.models.bbreg.atom_iou_net import IoUPredictor
 from trackers.atom_ebm.augmentation import augmented_samples
 from trackers.atom_ebm.box_refiner import BoxRefiner, initial_boxes, select_final_box
 from trackers.atom_ebm.classifier import normalize_features
+from trackers.atom_ebm.iou_window import FeatureWindow, feature_window
 from trackers.atom_ebm.localization import NOT_FOUND, localize_target
 from trackers.atom_ebm.online_classifier import OnlineClassifier
 from trackers.atom_ebm.parameters import get_parameters
@@ -124,7 +127,8 @@ class AtomEbmTracker(Tracker):
             box_in_crop = torch.tensor([[size / 2 - w / (2 * scale), size / 2 - h / (2 * scale), w / scale, h / scale]],
                                        device=self.device)
             ref_feats = [features[name][:1] for name in IOU_LAYERS]
-            self.modulation = self.net.bb_regressor.get_modulation(ref_feats, box_in_crop)
+            modulation = self.net.bb_regressor.get_modulation(ref_feats, box_in_crop)
+            self.iou_predictor = IoUPredictor(self.net.bb_regressor, modulation)
         self.last_flag = None
 
     @torch.no_grad()
@@ -182,16 +186,22 @@ class AtomEbmTracker(Tracker):
         """Refine the box around the classifier's position; updates pos/size and returns the box score."""
         p = self.params
         size = p.image_sample_size
-        iou_feats = self.net.bb_regressor.get_iou_feat([features[name] for name in IOU_LAYERS])
         crop_size = self.size / scale
         crop_center = (class_pos - center) / scale + size / 2
         estimate = torch.tensor([*(crop_center - crop_size / 2), *crop_size], dtype=torch.float32, device=self.device)
         boxes = initial_boxes(estimate, p.num_init_random_boxes, p.box_jitter_pos, p.box_jitter_size, self.generator)
-
-        def score_fn(candidates: torch.Tensor) -> torch.Tensor:
-            return self.net.bb_regressor.predict_iou(self.modulation, iou_feats, candidates[None])[0]
-
-        refined, scores = self.refiner.refine(score_fn, boxes)
+        window = None
+        if p.iou_window_margin is not None:
+            # initial boxes lie within the estimate grown by the jitter bounds (see initial_boxes)
+            extent = math.sqrt(crop_size[0] * crop_size[1])
+            half = crop_size / 2 + extent * (p.box_jitter_pos / 2 + p.box_jitter_size / 4)
+            height, width = features[IOU_LAYERS[1]].shape[-2:]
+            window = feature_window(tuple(crop_center - half), tuple(crop_center + half), p.iou_window_margin * extent,
+                                    height, width)
+        refined, scores, lower, upper = self._ascend(features, boxes, window)
+        if window is not None and not window.covers(lower, upper):
+            logger.debug("frame %d: boxes left the IoU feature window, recomputing on the full maps", self.frame_num)
+            refined, scores, _, _ = self._ascend(features, boxes, None)
         final = select_final_box(refined, scores, p.top_k, p.max_aspect_ratio)
         if final is None:  # every box degenerate: keep the previous box (the classifier shift is discarded)
             return -math.inf
@@ -200,6 +210,32 @@ class AtomEbmTracker(Tracker):
         self.pos = center + (np.array([x + w / 2, y + h / 2]) - size / 2) * scale
         self.size = np.array([w, h]) * scale
         return float(box_score)
+
+    def _ascend(self, features: dict[str, torch.Tensor], boxes: torch.Tensor, window: FeatureWindow | None
+                ) -> tuple[torch.Tensor, torch.Tensor, tuple[float, float], tuple[float, float]]:
+        """Refine ``boxes`` on the IoU features of ``window`` (None: full maps).
+
+        Returns (boxes, scores, (min x, min y), (max x, max y)) where the extent covers every evaluated box.
+        """
+        feats = [features[name] for name in IOU_LAYERS]
+        if window is not None:
+            feats = window.crop_inputs(feats)
+        iou_feats = self.net.bb_regressor.get_iou_feat(feats)
+        offset = torch.zeros(4, device=self.device)
+        if window is not None:
+            iou_feats = window.crop_outputs(iou_feats)
+            offset[:2] = torch.tensor(window.offset)
+        prepared = self.iou_predictor.prepare(iou_feats)
+        evaluated: list[torch.Tensor] = []
+
+        def score_fn(candidates: torch.Tensor) -> torch.Tensor:
+            evaluated.append(candidates.detach())
+            return self.iou_predictor.score(prepared, (candidates - offset)[None])[0]
+
+        refined, scores = self.refiner.refine(score_fn, boxes)
+        corners = xywh_to_xyxy(torch.cat(evaluated)).reshape(-1, 2, 2)
+        extent = torch.cat((corners.amin(dim=(0, 1)), corners.amax(dim=(0, 1)))).tolist()  # one sync per frame
+        return refined, scores, (extent[0], extent[1]), (extent[2], extent[3])
 
 
 def _cpu_generator(rng: np.random.Generator) -> torch.Generator:
