@@ -3,11 +3,16 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 from ltr.admin.paths import DATASET_ROOT_SOURCES, resolve_dataset_root
 from ltr.dataset.base import TrainingDataset
+from ltr.dataset.coco import COCODataset
+from ltr.dataset.got10k import got10k
+from ltr.dataset.lasot import lasot
 from ltr.dataset.sequences import SequenceListDataset
 from ltr.dataset.synthetic import SyntheticDataset, SyntheticParams
+from ltr.dataset.trackingnet import trackingnet
 from ltr.train_settings.options import TrainingOptions
 from pytracking.evaluation.datasets import load_dataset
 
@@ -75,30 +80,28 @@ def synthetic_validation(options: TrainingOptions) -> DatasetList:
     return [(SyntheticDataset(params, seed=SYNTHETIC_VAL_SEED, name="synthetic_val"), 1.0)]
 
 
-def _benchmark(options: TrainingOptions, name: str, split: str) -> TrainingDataset:
-    root = resolve_dataset_root(name, options.dataset_roots.get(name))
-    sequences = load_dataset(name, root=root, split=split)
-    if not sequences:
-        raise FileNotFoundError(f"data set '{name}' split '{split}' has no sequence under {root}")
-    return SequenceListDataset(name, sequences)
-
-
 def paper_training(options: TrainingOptions) -> DatasetList:
-    """LaSOT train (1120), GOT-10k train and TrackingNet TRAIN_0..TRAIN_3, sampled with equal weights.
+    """LaSOT train (1120), GOT-10k train, TrackingNet TRAIN_0..TRAIN_3 and COCO 2017 train, equal weights.
 
-    Differences to the reference (facts section c): no COCO (there is no COCO training-set reader yet) and
-    the whole GOT-10k train split instead of its ``vottrain`` subset (the split lists are not shipped).
+    Difference to the reference (facts section c): the whole GOT-10k train split instead of its
+    ``vottrain`` subset (the split lists are not shipped), and COCO 2017 instead of COCO 2014.
 
     Raises:
         FileNotFoundError: a root is not given (the message names the flag and the variable) or is empty.
     """
     return [
-        (_benchmark(options, "lasot", "train"), 1.0),
-        (_benchmark(options, "got10k", "train"), 1.0),
-        (_benchmark(options, "trackingnet", "TRAIN_0,TRAIN_1,TRAIN_2,TRAIN_3"), 1.0),
+        (lasot(_root(options, "lasot"), split="train"), 1.0),
+        (got10k(_root(options, "got10k"), split="train"), 1.0),
+        (trackingnet(_root(options, "trackingnet"), chunks=range(4)), 1.0),
+        (COCODataset(_root(options, "coco"), split="train2017"), 1.0),
     ]
 
 
 def paper_validation(options: TrainingOptions) -> DatasetList:
     """GOT-10k val (180 sequences; the reference validates on its ``votval`` part of GOT-10k train)."""
-    return [(_benchmark(options, "got10k", "val"), 1.0)]
+    return [(got10k(_root(options, "got10k"), split="val"), 1.0)]
+
+
+def _root(options: TrainingOptions, name: str) -> Path:
+    """The data set's root from its training flag or environment variable (errors name both)."""
+    return resolve_dataset_root(name, options.dataset_roots.get(name))

@@ -2,9 +2,9 @@
 
 128 GMM proposals per test frame with sigmas (0.05, 0.05) and (0.5, 0.5) plus the ground truth, max_gap 200,
 batch 64, 50 epochs of 1000 iterations, Adam 1e-3, StepLR 15 epochs x0.2, ImageNet-initialised frozen
-ResNet-18 (``--train-backbone`` fine-tunes it at 1e-4). Data: LaSOT + GOT-10k + TrackingNet (see
+ResNet-18 (``--train-backbone`` fine-tunes it at 1e-4). Data: LaSOT + GOT-10k + TrackingNet + COCO (see
 ``ltr.train_settings.datasets.paper_training`` for the differences to the reference); validation on GOT-10k
-val every 5 epochs. Needs ``--lasot-root``, ``--got10k-root``, ``--trackingnet-root`` (or the env variables).
+val every 5 epochs. Needs ``--lasot-root``, ``--got10k-root``, ``--trackingnet-root``, ``--coco-root`` (or the env variables).
 """
 from __future__ import annotations
 
