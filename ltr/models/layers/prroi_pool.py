@@ -30,9 +30,7 @@ def _clip_piece(t: torch.Tensor, low: float, high: float) -> torch.Tensor:
     Half-open gradient support makes a bin edge that lies exactly on an integer coordinate count in one
     linear piece of the hat function, never in two (``torch.clamp`` would pass it to both).
     """
-    low_t = torch.full_like(t, low)
-    high_t = torch.full_like(t, high)
-    return torch.where(t < low, low_t, torch.where(t >= high, high_t, t))
+    return torch.where(t < low, low, torch.where(t >= high, high, t))
 
 
 def _axis_weights(start: torch.Tensor, end: torch.Tensor, bins: int, size: int) -> torch.Tensor:
@@ -88,8 +86,17 @@ def _check_scale(spatial_scale: float) -> None:
 def _axis_weights_xy(
     boxes: torch.Tensor, oh: int, ow: int, height: int, width: int, spatial_scale: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-axis weights for [..., 4] ``(x1, y1, x2, y2)`` image-pixel boxes: ([..., oh, H], [..., ow, W])."""
+    """Per-axis weights for [..., 4] ``(x1, y1, x2, y2)`` image-pixel boxes: ([..., oh, H], [..., ow, W]).
+
+    With as many bins along y as along x both axes are computed in one pass on a grid of max(H, W) points
+    (the weights of each grid point do not depend on the others) and cut to size.
+    """
     scaled = boxes * spatial_scale
+    if oh == ow:
+        start = torch.stack((scaled[..., 1], scaled[..., 0]))
+        end = torch.stack((scaled[..., 3], scaled[..., 2]))
+        weights = _axis_weights(start, end, oh, max(height, width))
+        return weights[0, ..., :height], weights[1, ..., :width]
     wy = _axis_weights(scaled[..., 1], scaled[..., 3], oh, height)
     wx = _axis_weights(scaled[..., 0], scaled[..., 2], ow, width)
     return wy, wx
