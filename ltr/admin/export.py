@@ -1,0 +1,74 @@
+"""Export a trained checkpoint as a compact tracking model: weights only, unused layers dropped, optional fp16.
+
+    python -m ltr.admin.export CHECKPOINT OUT.pth [--fp16] [--info INFO.json]
+
+Keeps ``net`` (without ``feature_extractor.layer4.*`` / ``feature_extractor.fc.*``, which tracking never runs)
+and ``net_constructor``; drops optimizer, scheduler and RNG state. ``ltr.admin.loading.load_network`` reads the
+result (fp16 tensors are cast back to float32 on load). ``--info`` writes a JSON description next to it: the
+training options, recipe and per-epoch log of the source checkpoint, so the model's provenance ships with it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+from ltr.admin.checkpoint import load_checkpoint, save_checkpoint
+from ltr.admin.loading import load_network, resolve_checkpoint_path
+from pytracking.utils.files import atomic_write_text
+
+UNUSED_PREFIXES = ("feature_extractor.layer4.", "feature_extractor.fc.")
+PROVENANCE_KEYS = ("epoch", "settings", "objective", "options", "recipe", "history")
+
+
+def export_model(checkpoint: str | Path, out: str | Path, *, fp16: bool = False) -> dict[str, Any]:
+    """Write the compact model to ``out``; return the source checkpoint's JSON-able provenance fields."""
+    source = resolve_checkpoint_path(checkpoint)
+    state = load_checkpoint(source)
+    if "net" not in state or "net_constructor" not in state:
+        raise ValueError(f"{source}: not one of our training checkpoints (needs 'net' and 'net_constructor')")
+    net = {
+        key: (value.half() if fp16 and value.is_floating_point() else value)
+        for key, value in state["net"].items()
+        if not key.startswith(UNUSED_PREFIXES)
+    }
+    save_checkpoint(out, {"net": net, "net_constructor": state["net_constructor"], "epoch": state.get("epoch", 0)})
+    load_network(out)  # the exported file must load into the full network
+    provenance = {key: state[key] for key in PROVENANCE_KEYS if key in state}
+    provenance["source_checkpoint"] = source.name
+    return provenance
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ltr.admin.export", description=__doc__.split("\n")[0])
+    parser.add_argument("checkpoint", help="training checkpoint file or folder (its newest *.pth.tar)")
+    parser.add_argument("out", type=Path, help="compact model file to write")
+    parser.add_argument("--fp16", action="store_true", help="store floating-point tensors as float16")
+    parser.add_argument("--info", type=Path, help="also write the provenance JSON here")
+    args = parser.parse_args(argv)
+    try:
+        provenance = export_model(args.checkpoint, args.out, fp16=args.fp16)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"export: {error}", file=sys.stderr)
+        return 1
+    if args.info:
+        atomic_write_text(args.info, json.dumps(provenance, indent=2, default=_jsonable) + "\n")
+    size_mb = args.out.stat().st_size / 2**20
+    print(f"wrote {args.out} ({size_mb:.1f} MiB)")
+    return 0
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
