@@ -1,7 +1,7 @@
 """EBM-vs-IoU-Net study: the same tracker with IoU-Nets trained by the EBM NLL and by IoU-MSE, on held-out sequences.
 
-    python benchmarks/study_refinement.py --ebm-checkpoint F --iou-checkpoint G [--out study_output]
-        [--data-root ../shared/data] [--device cpu]
+    python benchmarks/study_refinement.py --ebm-checkpoint F --iou-checkpoint G [--default-checkpoint H]
+        [--out study_output] [--data-root ../shared/data] [--device cpu]
 
 Variants (every one through the project's runner and analysis, pytracking protocol):
 
@@ -38,9 +38,10 @@ DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 HELD_OUT = (("otb", "sequences/otb", ["Couple", "Football1"]), ("uav123_10fps", "uav123_10fps_mini", ["person9"]))
 
 
-def variants(ebm: str, iou: str) -> dict[str, RunSpec]:
-    """Label -> what to run."""
-    return {
+def variants(ebm: str, iou: str, default: str | None) -> dict[str, RunSpec]:
+    """Label -> what to run (``default``: also the bundled/default model with the default parameters)."""
+    result = {"default model": RunSpec("atom_ebm", "default", default)} if default else {}
+    return result | {
         "EBM + S1": RunSpec("atom_ebm", "default", ebm),
         "IoU-MSE + fixed": RunSpec("atom_ebm", "atom_baseline", iou),
         "EBM + fixed": RunSpec("atom_ebm", "atom_baseline", ebm),
@@ -60,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ebm-checkpoint", required=True)
     parser.add_argument("--iou-checkpoint", required=True)
+    parser.add_argument("--default-checkpoint", help="also run this model (e.g. the bundled one) with the default parameters")
     parser.add_argument("--out", type=Path, default=Path("study_output"))
     parser.add_argument("--data-root", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--device", default="cpu")
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     sequences = [s for loader, folder, names in HELD_OUT for s in load_dataset(loader, args.data_root / folder, sequences=names)]
     names = [s.name for s in sequences]
     summary: dict[str, dict] = {}
-    for label, spec in variants(args.ebm_checkpoint, args.iou_checkpoint).items():
+    for label, spec in variants(args.ebm_checkpoint, args.iou_checkpoint, args.default_checkpoint).items():
         spec = RunSpec(spec.tracker_name, spec.param, spec.checkpoint, args.device if spec.checkpoint else None)
         results = args.out / "results" / label.lower().replace(" + ", "_").replace(" ", "_").replace("-", "")
         failures = run_dataset(spec, sequences, results)

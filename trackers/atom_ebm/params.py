@@ -85,13 +85,13 @@ class AtomEbmParams:
     target_neighborhood_scale: float = 2.2
     # target estimation
     refinement: str = "ascent"
-    box_normalization: str = "first"
+    box_normalization: str = "own"  # measured: see trackers/atom_ebm/parameters/default.py
     num_init_random_boxes: int = 9
     box_jitter_pos: float = 0.1
     box_jitter_size: float = 0.5
     num_iter: int = 10
-    step_length_center: float = 2e-4
-    step_length_size: float = 1e-3
+    step_length_center: float = 2e-3
+    step_length_size: float = 1e-2
     step_decay: float = 0.5
     top_k: int = 3
     max_aspect_ratio: float = 6.0
