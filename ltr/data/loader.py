@@ -82,7 +82,7 @@ def build_loader(
     Args:
         dataset: map-style data set accepting ``(epoch, index)`` items (``ATOMSampler``).
         batch_size: samples per batch (per process when distributed).
-        workers: worker processes (0 = load in the main process); workers are persistent.
+        workers: worker processes (0 = load in the main process); workers are persistent and spawned.
         seed: seed of the index order (used when ``shuffle``).
         shuffle: permute the indices each epoch.
         distributed: shard the indices across ``torch.distributed`` ranks (the process group must be initialised).
@@ -108,6 +108,9 @@ def build_loader(
         pin_memory=torch.cuda.is_available(),
         drop_last=drop_last,
         worker_init_fn=limit_worker_threads if workers > 0 else None,
+        # spawn, not fork: a worker forked from a parent whose OpenMP / OpenCV thread pools already ran can
+        # deadlock (seen: the 2-worker loader hung after other torch work in the same process)
+        multiprocessing_context="spawn" if workers > 0 else None,
         generator=torch.Generator().manual_seed(int(seed)),
     )
 
