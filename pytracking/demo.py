@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from pytracking.analysis.metrics import sequence_metrics
 from pytracking.evaluation.datasets import load_dataset
-from pytracking.evaluation.runner import run_sequence
+from pytracking.evaluation.runner import run_sequence, seed_everything
 from pytracking.evaluation.sequence import Sequence
 from pytracking.utils.box_io import save_boxes
 from pytracking.utils.drawing import annotate, draw_box
@@ -73,6 +73,7 @@ def run_demo(output: Path, *, device: str | None = None, checkpoint: str | None 
     """Track the demo sequence, write the four output files, return the metrics dict."""
     sequence = demo_sequence()
     tracker = build_tracker("atom_ebm", param=param, checkpoint=checkpoint, device=device)
+    seed_everything(sequence.name)  # the tracker draws random boxes: same seed as the benchmark runner
     boxes, times, scores = run_sequence(tracker, sequence, progress=True)
     metrics = sequence_metrics(boxes, sequence.ground_truth, dataset="otb")
     summary = {key: round(metrics[key], 2) for key in ("auc", "op50", "op75", "precision")}
