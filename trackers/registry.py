@@ -6,43 +6,32 @@ A builder takes keyword arguments ``param`` (parameter-set name), ``checkpoint``
 """
 from __future__ import annotations
 
-import importlib
 from typing import Callable
 
+from pytracking.utils.registry import LazyRegistry
 from trackers.base import Tracker
 
 TrackerBuilder = Callable[..., Tracker]
 
-# name -> "module:function"; the module is imported only when the tracker is built.
-_LAZY_BUILDERS: dict[str, str] = {
+_TRACKERS: LazyRegistry[TrackerBuilder] = LazyRegistry("tracker", {
     "atom_ebm": "trackers.atom_ebm.tracker:build_tracker",
     "opencv": "trackers.opencv_baseline:build_tracker",
-}
-_BUILDERS: dict[str, TrackerBuilder] = {}
+})
 
 
 def register_tracker(name: str, builder: TrackerBuilder) -> None:
     """Register ``builder`` under ``name``; registering a name twice is an error."""
-    if name in _BUILDERS or name in _LAZY_BUILDERS:
-        raise ValueError(f"tracker '{name}' is already registered")
-    _BUILDERS[name] = builder
+    _TRACKERS.register(name, builder)
 
 
 def list_trackers() -> list[str]:
     """Names of all registered trackers, sorted."""
-    return sorted(set(_BUILDERS) | set(_LAZY_BUILDERS))
+    return _TRACKERS.names()
 
 
 def get_tracker_builder(name: str) -> TrackerBuilder:
     """The builder registered as ``name``; ``ValueError`` listing the valid names otherwise."""
-    if name in _BUILDERS:
-        return _BUILDERS[name]
-    if name not in _LAZY_BUILDERS:
-        raise ValueError(f"unknown tracker '{name}'; valid names: {', '.join(list_trackers())}")
-    module_name, function_name = _LAZY_BUILDERS[name].split(":")
-    builder = getattr(importlib.import_module(module_name), function_name)
-    _BUILDERS[name] = builder
-    return builder
+    return _TRACKERS.get(name)
 
 
 def build_tracker(name: str, param: str = "default", checkpoint: str | None = None, device: str | None = None) -> Tracker:

@@ -14,7 +14,7 @@ from pytracking.utils.box_io import load_boxes
 from pytracking.utils.drawing import annotate
 from pytracking.utils.video_io import CaptureSource, ImageFolderSource, natural_sort_key, open_source
 from trackers.base import Tracker, TrackerOutput
-from trackers.registry import _BUILDERS, register_tracker
+from trackers.registry import list_trackers, register_tracker
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 SEQUENCE = DATA / "sequences" / "otb" / "Crossing" / "img"
@@ -36,7 +36,7 @@ class StepTracker(Tracker):
         return TrackerOutput(self.box, 0.5, {})
 
 
-if "test_step" not in _BUILDERS:
+if "test_step" not in list_trackers():
     register_tracker("test_step", lambda **kwargs: StepTracker())
 
 

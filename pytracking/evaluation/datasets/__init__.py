@@ -17,16 +17,16 @@ got10k          GOT10K_ROOT           val (default), test, train                
 """
 from __future__ import annotations
 
-import importlib
 import os
 from typing import Callable, Iterable
 
 from pytracking.evaluation.sequence import Sequence
+from pytracking.utils.registry import LazyRegistry
 
 DatasetLoader = Callable[..., list[Sequence]]
 
-# name -> "module:function"; loaders take keyword arguments root, split, sequences.
-_LAZY_LOADERS: dict[str, str] = {
+# loaders take keyword arguments root, split, sequences
+_DATASETS: LazyRegistry[DatasetLoader] = LazyRegistry("data set", {
     "uav123": "pytracking.evaluation.datasets.uav123:load_uav123",
     "uav123_10fps": "pytracking.evaluation.datasets.uav123:load_uav123_10fps",
     "otb": "pytracking.evaluation.datasets.otb:load_otb",
@@ -34,32 +34,22 @@ _LAZY_LOADERS: dict[str, str] = {
     "trackingnet": "pytracking.evaluation.datasets.trackingnet:load_trackingnet",
     "lasot": "pytracking.evaluation.datasets.lasot:load_lasot",
     "got10k": "pytracking.evaluation.datasets.got10k:load_got10k",
-}
-_LOADERS: dict[str, DatasetLoader] = {}
+})
 
 
 def register_dataset(name: str, loader: DatasetLoader) -> None:
     """Register ``loader(root=..., split=..., sequences=...) -> list[Sequence]`` as ``name``; duplicates are errors."""
-    if name in _LOADERS or name in _LAZY_LOADERS:
-        raise ValueError(f"data set '{name}' is already registered")
-    _LOADERS[name] = loader
+    _DATASETS.register(name, loader)
 
 
 def list_datasets() -> list[str]:
     """Names of all registered data sets, sorted."""
-    return sorted(set(_LOADERS) | set(_LAZY_LOADERS))
+    return _DATASETS.names()
 
 
 def get_dataset_loader(name: str) -> DatasetLoader:
     """The loader registered as ``name``; ``ValueError`` listing the valid names otherwise."""
-    if name in _LOADERS:
-        return _LOADERS[name]
-    if name not in _LAZY_LOADERS:
-        raise ValueError(f"unknown data set '{name}'; valid names: {', '.join(list_datasets())}")
-    module_name, function_name = _LAZY_LOADERS[name].split(":")
-    loader = getattr(importlib.import_module(module_name), function_name)
-    _LOADERS[name] = loader
-    return loader
+    return _DATASETS.get(name)
 
 
 def load_dataset(
