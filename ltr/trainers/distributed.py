@@ -110,21 +110,12 @@ def unwrap_model(net: nn.Module) -> nn.Module:
     return net.module if isinstance(net, DistributedDataParallel) else net
 
 
-def all_reduce_sum(tensor: torch.Tensor, context: DistributedContext) -> torch.Tensor:
-    """Sum ``tensor`` over all processes (returns it unchanged for a single process)."""
+def all_reduce(tensor: torch.Tensor, context: DistributedContext, op: dist.ReduceOp = dist.ReduceOp.SUM) -> torch.Tensor:
+    """Reduce ``tensor`` element-wise over all processes with ``op`` (returns it unchanged for a single process)."""
     if not context.distributed:
         return tensor
     reduced = tensor.to(context.device, copy=True)
-    dist.all_reduce(reduced, op=dist.ReduceOp.SUM)
-    return reduced.to(tensor.device)
-
-
-def all_reduce_max(tensor: torch.Tensor, context: DistributedContext) -> torch.Tensor:
-    """Element-wise maximum of ``tensor`` over all processes (unchanged for a single process)."""
-    if not context.distributed:
-        return tensor
-    reduced = tensor.to(context.device, copy=True)
-    dist.all_reduce(reduced, op=dist.ReduceOp.MAX)
+    dist.all_reduce(reduced, op=op)
     return reduced.to(tensor.device)
 
 

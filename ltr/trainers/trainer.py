@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import torch
+import torch.distributed as dist
 from torch import Tensor
 from tqdm import tqdm
 
 from ltr.actors.base import BaseActor, NonFiniteLossError
 from ltr.admin.checkpoint import load_checkpoint, save_checkpoint
-from ltr.trainers.distributed import DistributedContext, all_reduce_max, all_reduce_sum, unwrap_model
+from ltr.trainers.distributed import DistributedContext, all_reduce, unwrap_model
 from ltr.trainers.logs import EpochLogger
 from ltr.trainers.rng import capture_rng_state, restore_rng_state
 
@@ -198,7 +199,7 @@ class Trainer:
         """Restore the newest checkpoint of ``checkpoint_dir``; False when there is none."""
         found = list_checkpoints(self.config.checkpoint_dir, self.config.net_type)
         epoch = found[-1][0] if found else 0
-        extremes = all_reduce_max(torch.tensor([epoch, -epoch], dtype=torch.int64), self.context)
+        extremes = all_reduce(torch.tensor([epoch, -epoch], dtype=torch.int64), self.context, dist.ReduceOp.MAX)
         if int(extremes[0]) != -int(extremes[1]):
             raise ValueError(f"processes see different newest checkpoints in {self.config.checkpoint_dir} (epochs "
                              f"{-int(extremes[1])} to {int(extremes[0])}); multi-node runs need a shared --workspace")
@@ -284,7 +285,7 @@ class Trainer:
             if iteration == 1 or iteration % 10 == 0:
                 progress.set_postfix({keys[-1]: f"{sums[-1].item() / count:.4f}"})
         seconds = time.perf_counter() - start
-        totals = all_reduce_sum(torch.cat([sums, torch.tensor([float(count)], dtype=torch.float64)]), self.context)
+        totals = all_reduce(torch.cat([sums, torch.tensor([float(count)], dtype=torch.float64)]), self.context)
         total_count = int(totals[-1].item())
         means = {key: float(totals[index] / total_count) for index, key in enumerate(keys or [])}
         return means, total_count, seconds
