@@ -1,7 +1,7 @@
 """Per-frame time of the ATOM-EBM tracker, broken down by stage, relative to one backbone forward pass.
 
-    python benchmarks/bench_tracker.py [--checkpoint F] [--param default] [--device cpu cuda] [--frames 30]
-                                       [--threads N] [--sequence DIR]
+    python benchmarks/bench_tracker.py [--checkpoint F] [--param default] [--set KEY=VALUE ...]
+                                       [--device cpu cuda] [--frames 30] [--threads N] [--sequence DIR]
 
 For every device: the tracker's median per-frame time per stage (backbone, classifier, refinement, other) and
 for the whole frame, the median time of one ResNet-18 forward (layer2 + layer3) on a 288x288 input measured
@@ -13,6 +13,7 @@ before timing, so file I/O is not counted.
 from __future__ import annotations
 
 import argparse
+import ast
 import statistics
 import sys
 import time
@@ -25,6 +26,7 @@ from ltr.models.bbreg.atom import atom_resnet18
 from pytracking.utils.box_io import load_boxes
 from pytracking.utils.image_io import read_image
 from trackers.atom_ebm.parameters import get_parameters
+from trackers.atom_ebm.params import AtomEbmParams, with_overrides
 from trackers.atom_ebm.tracker import AtomEbmTracker, resolve_device
 
 DEFAULT_SEQUENCE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sequences" / "otb" / "Crossing"
@@ -46,13 +48,27 @@ def _backbone_forward(net: torch.nn.Module, images: torch.Tensor, device: torch.
     return time.perf_counter() - start
 
 
-def measure(net: torch.nn.Module, param: str, device: torch.device, frames: list, init_box) -> dict[str, float]:
+def parse_overrides(items: list[str]) -> dict[str, object]:
+    """``["num_iter=4", "iou_window_margin=None"]`` -> {"num_iter": 4, "iou_window_margin": None} (Python literals)."""
+    overrides = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            overrides[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            overrides[key] = value  # a bare string such as refinement=none
+    return overrides
+
+
+def measure(net: torch.nn.Module, params: AtomEbmParams, device: torch.device, frames: list, init_box) -> dict[str, float]:
     """Median seconds per stage, for the whole ``track`` call and for a reference backbone forward.
 
     The reference forward runs right after every tracked frame, so both medians see the same machine load.
     The first 2 tracked frames are warm-up.
     """
-    tracker = AtomEbmTracker(net, get_parameters(param), device)
+    tracker = AtomEbmTracker(net, params, device)
     _sync(device)
     start = time.perf_counter()
     tracker.initialize(frames[0], init_box)
@@ -82,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", help="network checkpoint (default: random atom_resnet18 weights)")
     parser.add_argument("--param", default="default", help="parameter set")
+    parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="override parameters, e.g. num_iter=4")
     parser.add_argument("--device", nargs="+", default=["cpu"] + (["cuda"] if torch.cuda.is_available() else []))
     parser.add_argument("--frames", type=int, default=30, help="frames to track (>= 4)")
     parser.add_argument("--threads", type=int, help="torch.set_num_threads for CPU runs")
@@ -97,10 +114,12 @@ def main(argv: list[str] | None = None) -> int:
         init_box = load_boxes(args.sequence / "groundtruth.txt")[0]
         init_box[:2] -= 1  # OTB boxes are 1-based
         devices = [resolve_device(d) for d in args.device]
+        overrides = parse_overrides(args.set)
+        params = with_overrides(get_parameters(args.param), overrides)
     except (FileNotFoundError, ValueError) as error:
         print(f"bench_tracker: error: {error}", file=sys.stderr)
         return 2
-    print(f"param={args.param} frames={len(frames)} threads={torch.get_num_threads()} "
+    print(f"param={args.param} overrides={overrides or 'none'} frames={len(frames)} threads={torch.get_num_threads()} "
           f"checkpoint={args.checkpoint or 'random atom_resnet18'}")
     header = (f"{'device':<8}{'backbone fwd':>13}" + "".join(f"{s:>12}" for s in STAGES)
               + f"{'frame':>10}{'mean':>10}{'ratio':>8}{'fps':>8}{'init':>8}")
@@ -109,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.manual_seed(0)
         net = load_network(args.checkpoint, device) if args.checkpoint else atom_resnet18().to(device).eval()
         net.requires_grad_(False)
-        stages = measure(net, args.param, device, frames, init_box)
+        stages = measure(net, params, device, frames, init_box)
         reference = stages["reference"]
         row = f"{device.type:<8}{reference * 1e3:>11.1f}ms" + "".join(f"{stages[s] * 1e3:>10.1f}ms" for s in STAGES)
         row += (f"{stages['frame'] * 1e3:>8.1f}ms{stages['frame_mean'] * 1e3:>8.1f}ms"
