@@ -4,7 +4,9 @@ Measures on the CPU and, when present, on CUDA:
   * prroi_pool2d forward + backward (features and boxes) for 1, 16 and 128 boxes, 5x5 bins, on an
     18x18x256 map (batch 1, spatial scale 1/16);
   * one Algorithm S1 iteration (one forward+backward and one forward) for 10 boxes through a randomly
-    initialised IoU-Net head with precomputed IoU features, in the relative box space.
+    initialised IoU-Net head with precomputed IoU features, in the relative box space: once through
+    ``AtomIoUNet.predict_iou`` (the general path) and once through ``IoUPredictor`` (the tracker's path:
+    BatchNorm folded, features laid out for pooling once per frame).
 
 Usage: python benchmarks/bench_core.py [--device cpu|cuda|all] [--min-run-time 1.0] [--threads N]
 Prints one table per device (medians of torch.utils.benchmark.Timer after warm-up).
@@ -19,7 +21,7 @@ from torch.utils.benchmark import Timer
 
 from ltr.data.box_ops import rel_to_xywh, xywh_to_rel
 from ltr.models.backbone.resnet import resnet18
-from ltr.models.bbreg.atom_iou_net import AtomIoUNet
+from ltr.models.bbreg.atom_iou_net import AtomIoUNet, IoUPredictor
 from ltr.models.layers.prroi_pool import prroi_pool2d
 from trackers.refinement import gradient_ascent
 
@@ -80,7 +82,19 @@ def bench_device(device: torch.device, min_run_time: float) -> list[tuple[str, f
         with torch.no_grad():
             gradient_ascent(score_fn, y0, 1, step, 0.5)
 
-    rows.append(("Algorithm S1 iteration, 10 boxes, IoU-Net head", _median_seconds(s1_iteration, device, min_run_time)))
+    rows.append(("S1 iteration, 10 boxes, predict_iou", _median_seconds(s1_iteration, device, min_run_time)))
+
+    predictor = IoUPredictor(head, modulation)
+    prepared = predictor.prepare(iou_feats)
+
+    def tracker_score_fn(rel: torch.Tensor) -> torch.Tensor:
+        return predictor.score(prepared, rel_to_xywh(rel, size_norm).unsqueeze(0)).squeeze(0)
+
+    def s1_iteration_tracker() -> None:
+        with torch.no_grad():
+            gradient_ascent(tracker_score_fn, y0, 1, step, 0.5)
+
+    rows.append(("S1 iteration, 10 boxes, IoUPredictor", _median_seconds(s1_iteration_tracker, device, min_run_time)))
     return rows
 
 
