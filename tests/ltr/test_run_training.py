@@ -26,7 +26,20 @@ def _restore_torch_state():
 
 
 def test_settings_are_found_by_path():
-    assert {"atom_ebm", "atom_iou", "atom_ebm_synthetic", "atom_iou_synthetic"} <= set(list_settings("bbreg"))
+    assert {"atom_ebm", "atom_iou", "atom_ebm_synthetic", "atom_iou_synthetic", "atom_ebm_synthetic_only"} <= set(
+        list_settings("bbreg"))
+
+
+@needs_local_data
+def test_synthetic_only_ablation_drops_just_the_real_sequences():
+    from ltr.train_settings.bbreg import atom_ebm_synthetic, atom_ebm_synthetic_only
+
+    options = TrainingOptions(module="bbreg", name="atom_ebm_synthetic_only", workspace=Path("unused"),
+                              dataset_roots={"local": str(LOCAL_DATA)})
+    with_real = [dataset.name for dataset, _ in atom_ebm_synthetic.RECIPE.train_datasets(options)]
+    only = [(dataset.name, weight) for dataset, weight in atom_ebm_synthetic_only.RECIPE.train_datasets(options)]
+    assert with_real == ["synthetic", "local"] and only == [("synthetic", 1.0)]
+    assert replace(atom_ebm_synthetic_only.RECIPE, train_datasets=atom_ebm_synthetic.RECIPE.train_datasets) == atom_ebm_synthetic.RECIPE
 
 
 def test_unknown_settings_is_one_line_error_listing_valid_names(capsys):
