@@ -6,7 +6,8 @@
 For every ``frame-step``-th frame with a valid ground-truth box, the tracker (conditioned on the first frame's
 ground truth, as in tracking) gets an estimate made by perturbing the ground truth like a classifier error
 plus a stale size (centre + N(0, 0.1 sqrt(wh)) per axis, each side x exp(N(0, 0.15))) and refines it on the crop
-around the estimate, exactly as ``AtomEbmTracker`` does in a frame. Reported per sequence: mean IoU with the
+around the estimate, exactly as ``AtomEbmTracker`` does in a frame (the perturbation
+is the one of the tracker's first-frame self-check, ``trackers.atom_ebm.refinement_check``). Reported per sequence: mean IoU with the
 ground truth before and after refinement, and the fraction of estimates the refinement improved.
 
 Domains: the real sequences the bundled model trained on (OTB Crossing, UAV123@10fps wakeboard7), the held-out
@@ -34,6 +35,7 @@ from pytracking.evaluation.sequence import Sequence
 from pytracking.utils.files import atomic_write_text
 from pytracking.utils.image_io import read_image
 from trackers.atom_ebm.parameters import get_parameters
+from trackers.atom_ebm.refinement_check import CENTRE_NOISE, LOG_SIZE_NOISE
 from trackers.atom_ebm.sample_geometry import extract_crop
 from trackers.atom_ebm.tracker import AtomEbmTracker
 from trackers.atom_ebm.weights import resolve_checkpoint
@@ -44,7 +46,6 @@ REAL_SEQUENCES = {
     "real, held out": (("otb", "sequences/otb", ["Couple", "Football1"]), ("uav123_10fps", "uav123_10fps_mini", ["person9"])),
 }
 SYNTHETIC_SEED = 2_000_000
-CENTRE_NOISE, LOG_SIZE_NOISE = 0.1, 0.15
 
 
 def perturb(box: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -111,7 +112,7 @@ def synthetic_sequences(root: Path) -> list[Sequence]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", nargs="+", default=[None], help="networks to compare (default: the bundled model)")
-    parser.add_argument("--param", default="default", help="tracker parameter set (its refinement settings are used)")
+    parser.add_argument("--param", default="always_refine", help="tracker parameter set (its refinement settings are used)")
     parser.add_argument("--frame-step", type=int, default=2)
     parser.add_argument("--perturbations", type=int, default=3, help="perturbed estimates per sampled frame")
     parser.add_argument("--data-root", type=Path, default=DEFAULT_DATA)

@@ -1,19 +1,21 @@
 """EBM-vs-IoU-Net study: the same tracker with IoU-Nets trained by the EBM NLL and by IoU-MSE, on held-out sequences.
 
     python benchmarks/study_refinement.py --ebm-checkpoint F --iou-checkpoint G [--default-checkpoint H]
-        [--out study_output] [--data-root ../shared/data] [--device cpu]
+        [--out study_output] [--data-root ../shared/data] [--device cpu] [--seeds 3] [--workers 1]
 
 Variants (every one through the project's runner and analysis, pytracking protocol):
 
-* ``EBM + S1``            EBM-trained IoU-Net, Algorithm S1 refinement (``atom_ebm/default``)
+* ``default model``       the bundled (or given) model with the default parameters: S1 after the first-frame self-check
+* ``EBM + S1``            EBM-trained IoU-Net, Algorithm S1 refinement on every frame (``atom_ebm/always_refine``)
 * ``IoU-MSE + fixed``     IoU-MSE-trained IoU-Net, ATOM-style fixed-step ascent (``atom_ebm/atom_baseline``, ATOM*)
 * ``EBM + fixed``         EBM net with the fixed-step ascent      (separates training objective from refinement)
-* ``IoU-MSE + S1``        IoU-MSE net with Algorithm S1
+* ``IoU-MSE + S1``        IoU-MSE net with Algorithm S1 on every frame
 * ``no refinement``       the classifier box alone (``atom_ebm/no_refine``)
 * ``OpenCV CSRT``         an outside reference point
 
-Held-out sequences (never used for training): OTB Couple and Football1, UAV123@10fps person9. Each tracker run is
-seeded from the sequence name, so a re-run gives the same numbers. Writes ``study.json``, ``success.png``,
+Held-out sequences (never used for training): OTB Couple and Football1, UAV123@10fps person9. Every variant runs
+``--seeds`` times (base seeds 0, 1, ...; each sequence is seeded from its name and the base seed, so a re-run gives
+the same numbers); the table shows means over the runs and the AUC of each run. Writes ``study.json``, ``success.png``,
 ``precision.png`` and the result files under ``--out``; prints a Markdown table.
 """
 from __future__ import annotations
@@ -42,10 +44,10 @@ def variants(ebm: str, iou: str, default: str | None) -> dict[str, RunSpec]:
     """Label -> what to run (``default``: also the bundled/default model with the default parameters)."""
     result = {"default model": RunSpec("atom_ebm", "default", default)} if default else {}
     return result | {
-        "EBM + S1": RunSpec("atom_ebm", "default", ebm),
+        "EBM + S1": RunSpec("atom_ebm", "always_refine", ebm),
         "IoU-MSE + fixed": RunSpec("atom_ebm", "atom_baseline", iou),
         "EBM + fixed": RunSpec("atom_ebm", "atom_baseline", ebm),
-        "IoU-MSE + S1": RunSpec("atom_ebm", "default", iou),
+        "IoU-MSE + S1": RunSpec("atom_ebm", "always_refine", iou),
         "no refinement": RunSpec("atom_ebm", "no_refine", ebm),
         "OpenCV CSRT": RunSpec("opencv", "csrt"),
     }
@@ -57,6 +59,17 @@ def frames_per_second(out_dir: Path, names: list[str]) -> float:
     return float(len(times) / times.sum())
 
 
+def mean_over_runs(runs: list[dict]) -> dict:
+    """Means of the scalar metrics, curves and per-sequence AUCs of several runs, plus ``auc_per_run``."""
+    mean: dict = {"auc_per_run": [run["auc"] for run in runs]}
+    for key, value in runs[0].items():
+        if isinstance(value, dict):
+            mean[key] = {name: float(np.mean([run[key][name] for run in runs])) for name in value}
+        elif isinstance(value, (int, float, np.ndarray)):
+            mean[key] = np.mean([run[key] for run in runs], axis=0)
+    return mean
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ebm-checkpoint", required=True)
@@ -65,34 +78,42 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("study_output"))
     parser.add_argument("--data-root", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--seeds", type=int, default=3, help="runs per variant (base seeds 0..N-1)")
+    parser.add_argument("--workers", type=int, default=1, help="parallel processes over sequences")
     args = parser.parse_args(argv)
 
     sequences = [s for loader, folder, names in HELD_OUT for s in load_dataset(loader, args.data_root / folder, sequences=names)]
     names = [s.name for s in sequences]
     summary: dict[str, dict] = {}
     for label, spec in variants(args.ebm_checkpoint, args.iou_checkpoint, args.default_checkpoint).items():
-        spec = RunSpec(spec.tracker_name, spec.param, spec.checkpoint, args.device if spec.checkpoint else None)
-        results = args.out / "results" / label.lower().replace(" + ", "_").replace(" ", "_").replace("-", "")
-        failures = run_dataset(spec, sequences, results)
-        if failures:
-            print(f"study: {label} failed on {failures}", file=sys.stderr)
-            return 1
-        out_dir = result_dir(results, spec.tracker_name, spec.param)
-        _, per_sequence, _ = evaluate_tracker(sequences, out_dir, "pytracking")
-        metrics = dataset_metrics(per_sequence.values())
-        metrics["fps"] = frames_per_second(out_dir, names)
-        metrics["per_sequence_auc"] = {name: per_sequence[name]["auc"] for name in names}
-        summary[label] = metrics
+        runs = []
+        for seed in range(args.seeds):
+            spec = RunSpec(spec.tracker_name, spec.param, spec.checkpoint, args.device if spec.checkpoint else None, seed)
+            slug = label.lower().replace(" + ", "_").replace(" ", "_").replace("-", "")
+            results = args.out / "results" / slug / f"seed{seed}"
+            failures = run_dataset(spec, sequences, results, workers=args.workers)
+            if failures:
+                print(f"study: {label} (seed {seed}) failed on {failures}", file=sys.stderr)
+                return 1
+            out_dir = result_dir(results, spec.tracker_name, spec.param)
+            _, per_sequence, _ = evaluate_tracker(sequences, out_dir, "pytracking")
+            metrics = dataset_metrics(per_sequence.values())
+            metrics["fps"] = frames_per_second(out_dir, names)
+            metrics["per_sequence_auc"] = {name: per_sequence[name]["auc"] for name in names}
+            runs.append(metrics)
+        summary[label] = mean_over_runs(runs)
 
     plot_curves(summary, "success", args.out / "success.png", title="held-out")
     plot_curves(summary, "precision", args.out / "precision.png", title="held-out")
     jsonable = {label: {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in m.items()} for label, m in summary.items()}
     atomic_write_text(args.out / "study.json", json.dumps({"sequences": names, "variants": jsonable}, indent=1) + "\n")
-    print("| variant | AUC | OP50 | OP75 | Precision | " + " | ".join(f"AUC {n}" for n in names) + " | FPS |")
-    print("|---" * (6 + len(names)) + "|")
+    print("| variant | AUC | AUC per run | OP50 | OP75 | Precision | " + " | ".join(f"AUC {n}" for n in names) + " | FPS |")
+    print("|---" * (7 + len(names)) + "|")
     for label, m in summary.items():
         per = " | ".join(f"{m['per_sequence_auc'][n]:.1f}" for n in names)
-        print(f"| {label} | {m['auc']:.1f} | {m['op50']:.1f} | {m['op75']:.1f} | {m['precision']:.1f} | {per} | {m['fps']:.2f} |")
+        runs = " / ".join(f"{auc:.1f}" for auc in m["auc_per_run"])
+        print(f"| {label} | {m['auc']:.1f} | {runs} | {m['op50']:.1f} | {m['op75']:.1f} | {m['precision']:.1f} | {per} | "
+              f"{m['fps']:.2f} |")
     return 0
 
 

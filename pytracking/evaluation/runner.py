@@ -139,12 +139,13 @@ class RunSpec:
     param: str
     checkpoint: str | None = None
     device: str | None = None
+    seed: int = 0  #: base seed: each sequence runs after ``seed_everything(sequence.name, seed)``
 
 
-def _run_and_save(tracker: Tracker, sequence: Sequence, out_dir: Path, progress: bool) -> str | None:
+def _run_and_save(tracker: Tracker, sequence: Sequence, out_dir: Path, progress: bool, seed: int) -> str | None:
     """Run one sequence and save it; returns None or a one-line error (the traceback is logged)."""
     try:
-        seed_everything(sequence.name)
+        seed_everything(sequence.name, seed)
         boxes, times, _ = run_sequence(tracker, sequence, progress=progress)
         save_results(out_dir, sequence.name, boxes, times)
         return None
@@ -161,6 +162,7 @@ def _init_worker(spec: RunSpec, out_dir: Path, log_level: int) -> None:
     from trackers.registry import build_tracker
 
     _WORKER["out_dir"] = out_dir
+    _WORKER["seed"] = spec.seed
     try:
         _WORKER["tracker"] = build_tracker(spec.tracker_name, spec.param, spec.checkpoint, spec.device)
     except Exception as error:  # reported per sequence; raising here would make the pool respawn forever
@@ -171,7 +173,8 @@ def _init_worker(spec: RunSpec, out_dir: Path, log_level: int) -> None:
 def _worker_task(sequence: Sequence) -> tuple[str, str | None]:
     if "build_error" in _WORKER:
         return sequence.name, str(_WORKER["build_error"])
-    return sequence.name, _run_and_save(_WORKER["tracker"], sequence, _WORKER["out_dir"], False)  # type: ignore[arg-type]
+    return sequence.name, _run_and_save(_WORKER["tracker"], sequence, _WORKER["out_dir"], False,  # type: ignore[arg-type]
+                                        _WORKER["seed"])  # type: ignore[arg-type]
 
 
 def run_dataset(
@@ -207,7 +210,7 @@ def run_dataset(
 
         tracker = build_tracker(spec.tracker_name, spec.param, spec.checkpoint, spec.device)
         for sequence in todo:
-            error = _run_and_save(tracker, sequence, out_dir, progress=True)
+            error = _run_and_save(tracker, sequence, out_dir, progress=True, seed=spec.seed)
             if error is not None:
                 failures[sequence.name] = error
             bar.update()

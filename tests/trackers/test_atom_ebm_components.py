@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -136,13 +137,18 @@ def test_refiner_runs_under_no_grad():
 
 
 def test_parameter_sets_and_errors():
-    assert list_parameter_sets() == ["default", "atom_baseline", "no_refine", "fast"]
+    assert list_parameter_sets() == ["default", "always_refine", "atom_baseline", "no_refine", "fast"]
     for name in list_parameter_sets():
         assert isinstance(get_parameters(name), AtomEbmParams)
     assert get_parameters("default").num_init_samples == 30
     assert get_parameters("atom_baseline").refinement == "fixed_step"
     assert get_parameters("no_refine").refinement == "none"
-    with pytest.raises(ValueError, match="valid: default, atom_baseline, no_refine, fast"):
+    assert get_parameters("default").refinement_check_boxes == get_parameters("fast").refinement_check_boxes == 32
+    assert get_parameters("always_refine") == replace(get_parameters("default"), refinement_check_boxes=0)
+    assert get_parameters("atom_baseline").refinement_check_boxes == 0
+    with pytest.raises(ValueError, match="refinement_check_boxes needs"):
+        AtomEbmParams(refinement_check_boxes=8, augment_shift=())
+    with pytest.raises(ValueError, match="valid: default, always_refine, atom_baseline, no_refine, fast"):
         get_parameters("nope")
     with pytest.raises(ValueError, match="unknown tracker parameter"):
         with_overrides(AtomEbmParams(), {"step_lenght": 1.0})

@@ -88,6 +88,42 @@ def test_seeded_runs_are_reproducible(checkpoint, sequence):
     assert [o.box for o in first] == [o.box for o in second]
 
 
+def test_a_sequence_does_not_depend_on_what_ran_before(checkpoint, sequence):
+    """The runner seeds torch before each sequence; a tracker reused across sequences must honour that."""
+    frames, boxes = sequence
+    params = with_overrides(get_parameters("fast"), LIGHT_INIT)
+    tracker = AtomEbmTracker(load_network(checkpoint), params, "cpu")
+    torch.manual_seed(5)
+    alone = _run(tracker, frames[:3], boxes[0])
+    torch.manual_seed(1)
+    _run(tracker, frames[1:4], boxes[1])  # another "sequence" first
+    torch.manual_seed(5)
+    after_other = _run(tracker, frames[:3], boxes[0])
+    assert [o.box for o in alone] == [o.box for o in after_other]
+
+
+def test_failed_self_check_switches_refinement_off(checkpoint, sequence, monkeypatch):
+    """A self-check that finds no gain makes the frame path the classifier-only one (no IoU-Net, classifier score)."""
+    from trackers.atom_ebm import tracker as tracker_module
+    from trackers.atom_ebm.refinement_check import CheckResult
+
+    frames, boxes = sequence
+    net = load_network(checkpoint)
+    for gain, expect_refining in ((-0.1, False), (0.1, True)):
+        monkeypatch.setattr(tracker_module, "check_refinement", lambda views, num, generator, g=gain: CheckResult(0.5, 0.5 + g))
+        params = with_overrides(get_parameters("fast"), {**LIGHT_INIT, "seed": 2})
+        tracker = AtomEbmTracker(net, params, "cpu")
+        outputs = _run(tracker, frames[:3], boxes[0])
+        assert tracker.refining is expect_refining and tracker.refinement_check.iou_after == pytest.approx(0.5 + gain)
+        _check_outputs(outputs, frames[0].shape)
+        if not expect_refining:
+            classifier_only = _run(AtomEbmTracker(net, with_overrides(get_parameters("no_refine"), {**LIGHT_INIT, "seed": 2}), "cpu"),
+                                   frames[:3], boxes[0])
+            assert all(o.timings["refinement"] < 1e-3 for o in outputs)
+            assert [o.box[2:] for o in outputs] == [tuple(boxes[0][2:])] * 2  # size kept, as without refinement
+            assert [o.box[2:] for o in classifier_only] == [o.box[2:] for o in outputs]
+
+
 class _TinyNet(torch.nn.Module):
     """Stand-in feature source for input-validation tests (no IoU-Net needed with no_refine)."""
 

@@ -41,9 +41,12 @@ class AtomEbmParams:
         iou_window_margin: compute the IoU-Net test features only on a window of the backbone maps around the
             initial boxes, grown by this fraction of sqrt(w h) for their motion (``trackers.atom_ebm.iou_window``;
             exact: recomputed on the full maps when an evaluated box leaves the window); None = full maps.
+        refinement_check_boxes: on the first frame, refine this many perturbed copies of the given box and keep
+            refinement on for the sequence only if their mean IoU with it rises
+            (``trackers.atom_ebm.refinement_check``); 0 = always refine (the reference behaviour).
     Misc:
-        seed: seed of the tracker's random generators (None = drawn from torch's global generator, so
-            ``torch.manual_seed`` before building the tracker makes a run reproducible).
+        seed: seed of the tracker's random generators, set at every ``initialize`` (None = drawn there from torch's
+            global generator, so ``torch.manual_seed`` before ``initialize`` makes a sequence reproducible).
     """
 
     # sampling geometry
@@ -96,6 +99,7 @@ class AtomEbmParams:
     top_k: int = 3
     max_aspect_ratio: float = 6.0
     iou_window_margin: float | None = 0.25
+    refinement_check_boxes: int = 0
     # misc
     seed: int | None = None
 
@@ -108,11 +112,13 @@ class AtomEbmParams:
             raise ValueError(
                 f"image_sample_size {self.image_sample_size} must be a multiple of feature_stride {self.feature_stride}"
             )
-        if self.top_k < 1 or self.num_iter < 0 or self.num_init_random_boxes < 0:
+        if self.top_k < 1 or self.num_iter < 0 or self.num_init_random_boxes < 0 or self.refinement_check_boxes < 0:
             raise ValueError(
-                f"need top_k >= 1, num_iter >= 0, num_init_random_boxes >= 0; got {self.top_k}, "
-                f"{self.num_iter}, {self.num_init_random_boxes}"
+                f"need top_k >= 1, num_iter >= 0, num_init_random_boxes >= 0, refinement_check_boxes >= 0; got "
+                f"{self.top_k}, {self.num_iter}, {self.num_init_random_boxes}, {self.refinement_check_boxes}"
             )
+        if self.refinement_check_boxes and not self.augment_shift:
+            raise ValueError("refinement_check_boxes needs the shifted first-frame crops: augment_shift is empty")
         if self.iou_window_margin is not None and not self.iou_window_margin >= 0.0:
             raise ValueError(f"iou_window_margin must be >= 0 or None, got {self.iou_window_margin}")
         if not 0.0 < self.step_decay <= 1.0:

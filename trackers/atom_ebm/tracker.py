@@ -24,6 +24,7 @@ from trackers.atom_ebm.localization import NOT_FOUND, localize_target
 from trackers.atom_ebm.online_classifier import OnlineClassifier
 from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.params import AtomEbmParams
+from trackers.atom_ebm.refinement_check import CheckResult, check_refinement
 from trackers.atom_ebm.sample_geometry import ImageNormalizer, extract_crop, search_scale
 from trackers.atom_ebm.weights import resolve_checkpoint
 from trackers.base import Tracker, TrackerOutput, validate_image, validate_init_box
@@ -66,13 +67,12 @@ class AtomEbmTracker(Tracker):
         self.use_iou_net = params.refinement != "none"
         self.refiner = BoxRefiner(params) if self.use_iou_net else None
         self.normalize = ImageNormalizer(self.device)
-        # seed None: draw one from torch's global generator, so that torch.manual_seed makes runs reproducible
-        seed = params.seed if params.seed is not None else int(torch.randint(0, 2**62, (1,)))
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(0)  # both re-seeded by every initialize()
         self.generator = torch.Generator(device=self.device)
-        self.generator.manual_seed(seed)
         self.classifier: OnlineClassifier | None = None
         self.last_flag: str | None = None
+        self.refining = self.use_iou_net  # per sequence: switched off by a failed first-frame self-check
+        self.refinement_check: CheckResult | None = None
 
     # ------------------------------------------------------------------ helpers
     def _sync(self) -> None:
@@ -80,7 +80,7 @@ class AtomEbmTracker(Tracker):
             torch.cuda.synchronize(self.device)
 
     def _backbone(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        layers = IOU_LAYERS if self.use_iou_net else (CLASSIFIER_LAYER,)
+        layers = IOU_LAYERS if self.refining else (CLASSIFIER_LAYER,)
         return dict(self.net.extract_backbone_features(images, layers=list(layers)))
 
     def _scale(self) -> float:
@@ -100,15 +100,26 @@ class AtomEbmTracker(Tracker):
     # ------------------------------------------------------------------ Tracker API
     @torch.no_grad()
     def initialize(self, image: np.ndarray, box: Sequence[float]) -> None:
-        """Train the classifier on the augmented first frame and condition the IoU-Net on the given box."""
+        """Train the classifier on the augmented first frame and condition the IoU-Net on the given box.
+
+        With ``refinement_check_boxes`` > 0 the IoU-Net refinement is then tried on perturbed copies of the given
+        box (``trackers.atom_ebm.refinement_check``) and switched off for this sequence unless it improves them.
+        """
         validate_image(image)
         x, y, w, h = validate_init_box(box, image.shape)
         p = self.params
+        # seed None: draw one from torch's global generator, so torch.manual_seed before initialize() makes a
+        # sequence reproducible whatever ran before it on this tracker
+        seed = p.seed if p.seed is not None else int(torch.randint(0, 2**62, (1,)))
+        self.rng = np.random.default_rng(seed)
+        self.generator.manual_seed(seed)
         self.image_size = np.array([image.shape[1], image.shape[0]], dtype=np.float64)
         self.pos = np.array([x + w / 2, y + h / 2], dtype=np.float64)
         self.size = np.array([w, h], dtype=np.float64)
         self.min_size = np.minimum(self.size, 10.0)
         self.frame_num = 1
+        self.refining = self.use_iou_net
+        self.refinement_check = None
         scale = self._scale()
         size = p.image_sample_size
         expanded = extract_crop(image, tuple(self.pos), scale, 2 * size)
@@ -129,6 +140,12 @@ class AtomEbmTracker(Tracker):
             ref_feats = [features[name][:1] for name in IOU_LAYERS]
             modulation = self.net.bb_regressor.get_modulation(ref_feats, box_in_crop)
             self.iou_predictor = IoUPredictor(self.net.bb_regressor, modulation)
+            if p.refinement_check_boxes:
+                self.refinement_check = self._check_refinement(features, offsets, box_in_crop[0])
+                self.refining = self.refinement_check.refinement_helps
+                logger.info("IoU-Net self-check on the first frame: mean IoU %.3f -> %.3f, refinement %s",
+                            self.refinement_check.iou_before, self.refinement_check.iou_after,
+                            "on" if self.refining else "off for this sequence")
         self.last_flag = None
 
     @torch.no_grad()
@@ -161,7 +178,7 @@ class AtomEbmTracker(Tracker):
         score = -math.inf
         if loc.flag != NOT_FOUND:
             class_pos = center + np.asarray(loc.displacement) * scale
-            if self.use_iou_net:
+            if self.refining:
                 score = self._refine(features, class_pos, center, scale)
             else:
                 self.pos = class_pos
@@ -180,6 +197,22 @@ class AtomEbmTracker(Tracker):
             "other": t_backbone - start,
         }
         return TrackerOutput(box=self._box(), score=float(score), timings=timings)
+
+    def _check_refinement(self, features: dict[str, torch.Tensor], offsets: np.ndarray, box_in_crop: torch.Tensor
+                          ) -> CheckResult:
+        """First-frame self-check on the shifted augmentation crops, where the target sits off-centre as in tracking.
+
+        ``features`` are the augmented crops' maps, ``offsets`` their target displacements (crop px), ``box_in_crop``
+        the given box [4] (xywh) in the un-shifted crop.
+        """
+        p = self.params
+        views = []
+        for index in range(1, 1 + len(p.augment_shift)):  # augmented_samples: identity first, then the fixed shifts
+            crop_features = {name: features[name][index:index + 1] for name in IOU_LAYERS}
+            shift = torch.tensor([*offsets[index], 0.0, 0.0], dtype=box_in_crop.dtype, device=self.device)
+            views.append((lambda boxes, f=crop_features: self._ascend(f, boxes, None)[0], box_in_crop + shift))
+        per_view = max(1, math.ceil(p.refinement_check_boxes / len(views)))
+        return check_refinement(views, per_view, self.generator)
 
     def _refine(self, features: dict[str, torch.Tensor], class_pos: np.ndarray, center: np.ndarray,
                 scale: float) -> float:
