@@ -5,7 +5,7 @@
         [--num-iter 10] [--max-frames 0] [--seed 0] [--device cpu] [--include-baselines]
 
 Every combination of box normalisation ("own": each box by its own size, as the EBM detection code; "first": all
-boxes by the first box, as the reference tracker) and S1 step lengths (centre, size) runs the ``default``
+boxes by the first box, as the reference tracker) and S1 step lengths (centre, size) runs the ``always_refine``
 parameters with those values on every sequence (same seed for every setting) and is scored with the evaluation
 metrics (AUC, OP50, precision; pytracking protocol). ``--include-baselines`` adds the ``atom_baseline`` and
 ``no_refine`` parameter sets. Needs a trained checkpoint: with random weights the numbers mean nothing.
@@ -34,8 +34,8 @@ SHARED_OTB = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "s
 
 def settings(args: argparse.Namespace) -> list[tuple[str, AtomEbmParams]]:
     """(label, parameters) for every point of the sweep."""
-    base = with_overrides(get_parameters("default"), {"seed": args.seed, "step_decay": args.decay,
-                                                      "num_iter": args.num_iter})
+    base = with_overrides(get_parameters("always_refine"), {"seed": args.seed, "step_decay": args.decay,
+                                                            "num_iter": args.num_iter})
     result = []
     for norm, center, size in itertools.product(args.normalization, args.center_steps, args.size_steps):
         params = with_overrides(base, {"box_normalization": norm, "step_length_center": center,
