@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -86,16 +87,17 @@ def main(argv: list[str] | None = None) -> int:
     names = [s.name for s in sequences]
     summary: dict[str, dict] = {}
     for label, spec in variants(args.ebm_checkpoint, args.iou_checkpoint, args.default_checkpoint).items():
+        device = args.device if spec.checkpoint else None
+        slug = label.lower().replace(" + ", "_").replace(" ", "_").replace("-", "")
         runs = []
         for seed in range(args.seeds):
-            spec = RunSpec(spec.tracker_name, spec.param, spec.checkpoint, args.device if spec.checkpoint else None, seed)
-            slug = label.lower().replace(" + ", "_").replace(" ", "_").replace("-", "")
+            run_spec = replace(spec, device=device, seed=seed)
             results = args.out / "results" / slug / f"seed{seed}"
-            failures = run_dataset(spec, sequences, results, workers=args.workers)
+            failures = run_dataset(run_spec, sequences, results, workers=args.workers)
             if failures:
                 print(f"study: {label} (seed {seed}) failed on {failures}", file=sys.stderr)
                 return 1
-            out_dir = result_dir(results, spec.tracker_name, spec.param)
+            out_dir = result_dir(results, run_spec.tracker_name, run_spec.param)
             _, per_sequence, _ = evaluate_tracker(sequences, out_dir, "pytracking")
             metrics = dataset_metrics(per_sequence.values())
             metrics["fps"] = frames_per_second(out_dir, names)
