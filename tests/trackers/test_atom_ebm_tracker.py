@@ -110,7 +110,7 @@ def test_failed_self_check_switches_refinement_off(checkpoint, sequence, monkeyp
     frames, boxes = sequence
     net = load_network(checkpoint)
     for gain, expect_refining in ((-0.1, False), (0.1, True)):
-        monkeypatch.setattr(tracker_module, "check_refinement", lambda views, num, generator, g=gain: CheckResult(0.5, 0.5 + g))
+        monkeypatch.setattr(tracker_module, "check_refinement", lambda views, num, generator, g=gain: CheckResult(0.5, 0.5 + g, 0.01))
         params = with_overrides(get_parameters("fast"), {**LIGHT_INIT, "seed": 2})
         tracker = AtomEbmTracker(net, params, "cpu")
         outputs = _run(tracker, frames[:3], boxes[0])

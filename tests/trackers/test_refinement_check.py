@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import math
+import statistics
 
 import pytest
 import torch
 
-from trackers.atom_ebm.refinement_check import CENTRE_NOISE, LOG_SIZE_NOISE, check_refinement, perturbed_boxes
+from trackers.atom_ebm.refinement_check import (CENTRE_NOISE, CONFIDENCE, LOG_SIZE_NOISE, check_refinement,
+                                                perturbed_boxes)
 
 BOX = torch.tensor([40.0, 60.0, 30.0, 50.0], dtype=torch.float64)
 
@@ -37,15 +39,35 @@ def test_decision_follows_the_iou_change():
     assert unchanged.iou_after == unchanged.iou_before and not unchanged.refinement_helps
 
 
+def _iou(a: list[float], b: list[float]) -> float:
+    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    return ix * iy / (a[2] * a[3] + b[2] * b[3] - ix * iy)
+
+
+def test_a_gain_within_its_noise_is_not_enough():
+    """Three of four boxes snap onto the target, the fourth is thrown off it: the mean IoU rises, but by less than
+    CONFIDENCE standard errors of the per-box gains (recomputed here with the statistics module)."""
+    def refine(boxes: torch.Tensor) -> torch.Tensor:
+        out = BOX.expand_as(boxes).clone()
+        out[3::4] = BOX + torch.tensor([500.0, 0.0, 0.0, 0.0], dtype=torch.float64)
+        return out
+
+    result = check_refinement([(refine, BOX)], 8, torch.Generator().manual_seed(4))
+    boxes = perturbed_boxes(BOX, 8, torch.Generator().manual_seed(4)).tolist()
+    gains = [(0.0 if i % 4 == 3 else 1.0) - _iou(b, BOX.tolist()) for i, b in enumerate(boxes)]
+    std_error = statistics.stdev(gains) / math.sqrt(len(gains))
+    assert result.gain_std_error == pytest.approx(std_error, rel=1e-9)
+    assert result.iou_after - result.iou_before == pytest.approx(statistics.fmean(gains), rel=1e-9)
+    assert 0.0 < statistics.fmean(gains) < CONFIDENCE * std_error
+    assert not result.refinement_helps
+
+
 def test_iou_before_is_the_mean_iou_of_the_perturbed_boxes():
     """Recomputed here with an independent IoU formula on the same draws."""
     result = check_refinement([(lambda b: b, BOX)], 5, torch.Generator().manual_seed(3))
     boxes = perturbed_boxes(BOX, 5, torch.Generator().manual_seed(3))
-    ious = []
-    for x, y, w, h in boxes.tolist():
-        ix = max(0.0, min(x + w, 70.0) - max(x, 40.0))
-        iy = max(0.0, min(y + h, 110.0) - max(y, 60.0))
-        ious.append(ix * iy / (w * h + 1500.0 - ix * iy))
+    ious = [_iou(b, BOX.tolist()) for b in boxes.tolist()]
     assert result.iou_before == pytest.approx(sum(ious) / 5, rel=1e-12)
 
 

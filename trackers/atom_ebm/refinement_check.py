@@ -4,8 +4,9 @@ An IoU-Net that has not learned a transferable notion of box quality (the bundle
 training data, see docs/RESULTS.md) drags boxes away from the target. The first frame is the one frame whose
 box is known, so the tracker perturbs that box the way a classifier estimate with a stale size is perturbed,
 refines the perturbed boxes, and keeps refinement on for the sequence only if their mean IoU with the known
-box rises. On the sequences measured, the sign of this first-frame gain agreed with the sign of the gain on
-later frames for 8 of 9 sequences (``benchmarks/refinement_transfer.py``).
+box rises significantly: by more than ``CONFIDENCE`` standard errors of the mean per-box gain. A plain "rises"
+let refinement run on sequences where the gain was noise (mean gains of -0.01 to +0.02 on held-out video, where
+refinement then ruined tracking); on the training sequences the gain is 0.05-0.13 (docs/RESULTS.md).
 """
 from __future__ import annotations
 
@@ -22,18 +23,22 @@ logger = logging.getLogger(__name__)
 #: perturbation of a box like a classifier estimate: centre + N(0, 0.1 sqrt(wh)) per axis, sides x exp(N(0, 0.15))
 CENTRE_NOISE = 0.1
 LOG_SIZE_NOISE = 0.15
+#: one-sided test: the mean gain must exceed this many standard errors (2: about 98 % confidence)
+CONFIDENCE = 2.0
 
 
 @dataclass(frozen=True)
 class CheckResult:
-    """Mean IoU with the known box of the perturbed boxes before and after refinement."""
+    """Mean IoU with the known box of the perturbed boxes before and after refinement, and the standard error of
+    the mean per-box gain."""
 
     iou_before: float
     iou_after: float
+    gain_std_error: float
 
     @property
     def refinement_helps(self) -> bool:
-        return self.iou_after > self.iou_before
+        return self.iou_after - self.iou_before > CONFIDENCE * self.gain_std_error
 
 
 def perturbed_boxes(box: torch.Tensor, num: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -65,4 +70,7 @@ def check_refinement(views: list[tuple[Refine, torch.Tensor]], num_per_view: int
         estimates = perturbed_boxes(box, num_per_view, generator)
         before.append(box_iou_xywh(estimates, box[None]))
         after.append(box_iou_xywh(refine(estimates), box[None]))
-    return CheckResult(float(torch.cat(before).mean()), float(torch.cat(after).mean()))
+    before, after = torch.cat(before), torch.cat(after)
+    gain = after - before
+    std_error = gain.std() / len(gain) ** 0.5 if len(gain) > 1 else gain.new_tensor(0.0)
+    return CheckResult(float(before.mean()), float(after.mean()), float(std_error))

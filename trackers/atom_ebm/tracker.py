@@ -103,7 +103,8 @@ class AtomEbmTracker(Tracker):
         """Train the classifier on the augmented first frame and condition the IoU-Net on the given box.
 
         With ``refinement_check_boxes`` > 0 the IoU-Net refinement is then tried on perturbed copies of the given
-        box (``trackers.atom_ebm.refinement_check``) and switched off for this sequence unless it improves them.
+        box (``trackers.atom_ebm.refinement_check``) and switched off for this sequence unless it improves them
+        significantly.
         """
         validate_image(image)
         x, y, w, h = validate_init_box(box, image.shape)
@@ -143,8 +144,9 @@ class AtomEbmTracker(Tracker):
             if p.refinement_check_boxes:
                 self.refinement_check = self._check_refinement(features, offsets, box_in_crop[0])
                 self.refining = self.refinement_check.refinement_helps
-                logger.info("IoU-Net self-check on the first frame: mean IoU %.3f -> %.3f, refinement %s",
-                            self.refinement_check.iou_before, self.refinement_check.iou_after,
+                check = self.refinement_check
+                logger.info("IoU-Net self-check on the first frame: mean IoU %.3f -> %.3f (standard error of the gain "
+                            "%.3f), refinement %s", check.iou_before, check.iou_after, check.gain_std_error,
                             "on" if self.refining else "off for this sequence")
         self.last_flag = None
 
