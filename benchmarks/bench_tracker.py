@@ -13,7 +13,6 @@ before timing, so file I/O is not counted.
 from __future__ import annotations
 
 import argparse
-import ast
 import statistics
 import sys
 import time
@@ -26,7 +25,7 @@ from ltr.models.bbreg.atom import atom_resnet18
 from pytracking.utils.box_io import load_boxes
 from pytracking.utils.image_io import read_image
 from trackers.atom_ebm.parameters import get_parameters
-from trackers.atom_ebm.params import AtomEbmParams, with_overrides
+from trackers.atom_ebm.params import AtomEbmParams, parse_value, with_overrides
 from trackers.atom_ebm.tracker import AtomEbmTracker, resolve_device
 
 DEFAULT_SEQUENCE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sequences" / "otb" / "Crossing"
@@ -55,10 +54,7 @@ def parse_overrides(items: list[str]) -> dict[str, object]:
         key, sep, value = item.partition("=")
         if not sep:
             raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
-        try:
-            overrides[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            overrides[key] = value  # a bare string such as refinement=none
+        overrides[key] = parse_value(value)
     return overrides
 
 

@@ -1,6 +1,7 @@
 """Parameters of the ATOM-EBM tracker as one frozen dataclass (variants via ``dataclasses.replace``)."""
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -143,3 +144,12 @@ def with_overrides(params: AtomEbmParams, overrides: dict[str, Any]) -> AtomEbmP
     if unknown:
         raise ValueError(f"unknown tracker parameter(s) {unknown}; valid: {', '.join(sorted(names))}")
     return replace(params, **overrides)
+
+
+def parse_value(text: str) -> Any:
+    """A parameter value typed on a command line: a Python literal (``2e-3``, ``None``, ``(1, 2)``), or the text itself
+    for a bare word such as ``own``."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text

@@ -2,7 +2,7 @@
 
 Boxes are refined in the relative space (cx/w, cy/h, log w, log h), each box normalised by its *own* size (as the
 EBM paper's detection code), with step lengths 2e-3 (centre) and 1e-2 (log size), 10 iterations, and S1 halving
-the step of a box whose score did not rise. Chosen by measurement (benchmarks/tune_refinement.py, the bundled
+the step of a box whose score did not rise. Chosen by measurement (``benchmarks/sweep_parameters.py``, the bundled
 model's training run at epoch 5, training sequence Crossing, one run): "own" gave AUC 76.0-77.8 for all four step pairs in
 {2e-4, 2e-3} x {1e-3, 1e-2}, while normalising by the first box (the reference tracker's choice) gave 26.1-79.9,
 failing on three of the four; the fixed-step ATOM ascent gave 12.9 and no refinement 26.4.

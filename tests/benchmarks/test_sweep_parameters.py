@@ -1,0 +1,54 @@
+"""``benchmarks/sweep_parameters.py`` end to end on a few frames of the bundled demo sequence."""
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from trackers.atom_ebm.weights import bundled_model_path
+
+REPO = Path(__file__).resolve().parents[2]
+LIGHT = ["--sweep", "init_gn_iter=1", "init_cg_iter=2", "augment_rotation=()", "augment_blur=()"]
+
+
+@pytest.fixture(scope="module")
+def sweep():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        return importlib.import_module("sweep_parameters")
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+
+
+def _run(sweep, json_path: Path, *args: str) -> int:
+    return sweep.main(["--param", "no_refine", "--data-root", str(REPO / "pytracking/demo_data"), "--data", "otb:.:Couple",
+                       "--max-frames", "4", "--json", str(json_path), *LIGHT, *args])
+
+
+@pytest.mark.skipif(not bundled_model_path().is_file(), reason="bundled default model not present")
+def test_sweep_runs_every_setting_and_seeds_each_sequence(sweep, tmp_path):
+    assert _run(sweep, tmp_path / "grid.json", "--sweep", "learning_rate=0.01,0.03", "--seeds", "2") == 0
+    results = json.loads((tmp_path / "grid.json").read_text())["results"]
+    assert [r["setting"]["learning_rate"] for r in results] == [0.01, 0.03]
+    assert all(len(r["auc_per_run"]) == 2 and 0.0 <= r["auc"] <= 100.0 for r in results)
+    # seed 0 of a 2-seed sweep is the same run as a sweep of that one setting alone (per-sequence seeding)
+    assert _run(sweep, tmp_path / "alone.json", "--sweep", "learning_rate=0.03", "--seeds", "1") == 0
+    assert json.loads((tmp_path / "alone.json").read_text())["results"][0]["auc_per_run"][0] == results[1]["auc_per_run"][0]
+
+
+def test_bad_sweep_is_a_one_line_error(sweep, tmp_path, capsys):
+    assert _run(sweep, tmp_path / "bad.json", "--sweep", "learning_rate") == 2
+    assert "KEY=V1,V2" in capsys.readouterr().err and not (tmp_path / "bad.json").exists()
+    assert _run(sweep, tmp_path / "bad.json", "--sweep", "learning_rat=0.1") == 2
+    assert "unknown tracker parameter" in capsys.readouterr().err
+
+
+def test_values_split_at_top_level_commas_only(sweep):
+    grid = sweep.parse_grid(["augment_shift=((0.6, 0.6), (-0.6, 0.6)),()", "box_normalization=own,first"])
+    assert grid == [{"augment_shift": ((0.6, 0.6), (-0.6, 0.6)), "box_normalization": "own"},
+                    {"augment_shift": ((0.6, 0.6), (-0.6, 0.6)), "box_normalization": "first"},
+                    {"augment_shift": (), "box_normalization": "own"},
+                    {"augment_shift": (), "box_normalization": "first"}]
