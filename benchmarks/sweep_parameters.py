@@ -91,7 +91,10 @@ def evaluate(tracker: AtomEbmTracker, sequences: list[Sequence], seed: int) -> d
     for sequence in sequences:
         seed_everything(sequence.name, seed)
         boxes, _, _ = run_sequence(tracker, sequence)
-        per_sequence[sequence.name] = sequence_metrics(boxes, sequence.ground_truth[:len(boxes)], dataset=sequence.dataset,
+        ground_truth = sequence.ground_truth[:len(boxes)]
+        # NaN rows (target absent, e.g. in procedural sequences) are left out, as the UAV123 protocol does
+        dataset = "uav123" if np.isnan(ground_truth).any() else sequence.dataset
+        per_sequence[sequence.name] = sequence_metrics(boxes, ground_truth, dataset=dataset,
                                                        target_visible=sequence.target_visible)
     metrics = dataset_metrics(per_sequence.values())
     return {"auc": metrics["auc"], "op50": metrics["op50"], "precision": metrics["precision"],
