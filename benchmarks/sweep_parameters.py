@@ -92,7 +92,7 @@ def evaluate(tracker: AtomEbmTracker, sequences: list[Sequence], seed: int) -> d
         seed_everything(sequence.name, seed)
         boxes, _, _ = run_sequence(tracker, sequence)
         ground_truth = sequence.ground_truth[:len(boxes)]
-        # NaN rows (target absent, e.g. in procedural sequences) are left out, as the UAV123 protocol does
+        # NaN rows (target absent, e.g. in procedural sequences) are scored as in UAV123: a miss for every tracker
         dataset = "uav123" if np.isnan(ground_truth).any() else sequence.dataset
         per_sequence[sequence.name] = sequence_metrics(boxes, ground_truth, dataset=dataset,
                                                        target_visible=sequence.target_visible)
