@@ -137,7 +137,7 @@ def test_refiner_runs_under_no_grad():
 
 
 def test_parameter_sets_and_errors():
-    assert list_parameter_sets() == ["default", "always_refine", "atom_baseline", "no_refine", "fast"]
+    assert list_parameter_sets() == ["default", "always_refine", "atom_baseline", "no_refine", "fast", "imagenet"]
     for name in list_parameter_sets():
         assert isinstance(get_parameters(name), AtomEbmParams)
     assert get_parameters("default").num_init_samples == 30
@@ -146,9 +146,11 @@ def test_parameter_sets_and_errors():
     assert get_parameters("default").refinement_check_boxes == get_parameters("fast").refinement_check_boxes == 32
     assert get_parameters("always_refine") == replace(get_parameters("default"), refinement_check_boxes=0)
     assert get_parameters("atom_baseline").refinement_check_boxes == 0
+    reference = AtomEbmParams(search_area_scale=5.0, learning_rate=0.01, refinement_check_boxes=32)
+    assert get_parameters("imagenet") == reference  # ATOM's classifier settings (facts §d), default's refinement
     with pytest.raises(ValueError, match="refinement_check_boxes needs"):
         AtomEbmParams(refinement_check_boxes=8, augment_shift=())
-    with pytest.raises(ValueError, match="valid: default, always_refine, atom_baseline, no_refine, fast"):
+    with pytest.raises(ValueError, match="valid: default, always_refine, atom_baseline, no_refine, fast, imagenet"):
         get_parameters("nope")
     with pytest.raises(ValueError, match="unknown tracker parameter"):
         with_overrides(AtomEbmParams(), {"step_lenght": 1.0})
