@@ -25,7 +25,7 @@ from ltr.models.bbreg.atom import atom_resnet18
 from pytracking.utils.box_io import load_boxes
 from pytracking.utils.image_io import read_image
 from trackers.atom_ebm.parameters import get_parameters
-from trackers.atom_ebm.params import AtomEbmParams, parse_value, with_overrides
+from trackers.atom_ebm.params import AtomEbmParams, parse_overrides, with_overrides
 from trackers.atom_ebm.tracker import AtomEbmTracker, resolve_device
 
 DEFAULT_SEQUENCE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sequences" / "otb" / "Crossing"
@@ -45,17 +45,6 @@ def _backbone_forward(net: torch.nn.Module, images: torch.Tensor, device: torch.
         net.extract_backbone_features(images, layers=["layer2", "layer3"])
     _sync(device)
     return time.perf_counter() - start
-
-
-def parse_overrides(items: list[str]) -> dict[str, object]:
-    """``["num_iter=4", "iou_window_margin=None"]`` -> {"num_iter": 4, "iou_window_margin": None} (Python literals)."""
-    overrides = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
-        overrides[key] = parse_value(value)
-    return overrides
 
 
 def measure(net: torch.nn.Module, params: AtomEbmParams, device: torch.device, frames: list, init_box) -> dict[str, float]:

@@ -1,13 +1,14 @@
 """Does IoU-Net refinement improve a perturbed box? Measured per domain, with the classifier taken out of the loop.
 
-    python benchmarks/refinement_transfer.py [--checkpoint F ...] [--param default] [--frame-step 2]
+    python benchmarks/refinement_transfer.py [--checkpoint F ...] [--param always_refine] [--set KEY=VALUE ...] [--frame-step 2]
         [--perturbations 3] [--data-root ../shared/data] [--json OUT.json]
 
 For every ``frame-step``-th frame with a valid ground-truth box, the tracker (conditioned on the first frame's
 ground truth, as in tracking) gets an estimate made by perturbing the ground truth like a classifier error
 plus a stale size (centre + N(0, 0.1 sqrt(wh)) per axis, each side x exp(N(0, 0.15))) and refines it on the crop
 around the estimate, exactly as ``AtomEbmTracker`` does in a frame (the perturbation
-is the one of the tracker's first-frame self-check, ``trackers.atom_ebm.refinement_check``). Reported per sequence: mean IoU with the
+is the one of the tracker's first-frame self-check, ``trackers.atom_ebm.refinement_check``; the check itself is
+off here, so every estimate is refined). Reported per sequence: mean IoU with the
 ground truth before and after refinement, and the fraction of estimates the refinement improved.
 
 Domains: the real sequences the bundled model trained on (OTB Crossing, UAV123@10fps wakeboard7), the held-out
@@ -35,6 +36,7 @@ from pytracking.evaluation.sequence import Sequence
 from pytracking.utils.files import atomic_write_text
 from pytracking.utils.image_io import read_image
 from trackers.atom_ebm.parameters import get_parameters
+from trackers.atom_ebm.params import parse_overrides, with_overrides
 from trackers.atom_ebm.refinement_check import CENTRE_NOISE, LOG_SIZE_NOISE
 from trackers.atom_ebm.sample_geometry import extract_crop
 from trackers.atom_ebm.tracker import AtomEbmTracker
@@ -113,13 +115,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", nargs="+", default=[None], help="networks to compare (default: the bundled model)")
     parser.add_argument("--param", default="always_refine", help="tracker parameter set (its refinement settings are used)")
+    parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="override parameters, e.g. search_area_scale=5.0")
     parser.add_argument("--frame-step", type=int, default=2)
     parser.add_argument("--perturbations", type=int, default=3, help="perturbed estimates per sampled frame")
     parser.add_argument("--data-root", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    params = get_parameters(args.param)
+    try:
+        params = with_overrides(get_parameters(args.param), {**parse_overrides(args.set), "refinement_check_boxes": 0})
+    except ValueError as error:
+        print(f"refinement_transfer: error: {error}", file=sys.stderr)
+        return 2
     if params.refinement == "none":
         print(f"refinement_transfer: parameter set {args.param} does not refine", file=sys.stderr)
         return 2

@@ -12,7 +12,7 @@ import torch
 from trackers.atom_ebm.augmentation import augmented_samples
 from trackers.atom_ebm.box_refiner import BoxRefiner, initial_boxes, select_final_box
 from trackers.atom_ebm.parameters import get_parameters, list_parameter_sets
-from trackers.atom_ebm.params import AtomEbmParams, parse_value, with_overrides
+from trackers.atom_ebm.params import AtomEbmParams, parse_overrides, parse_value, with_overrides
 from trackers.atom_ebm.sample_geometry import crop_box_to_image, extract_crop, image_box_to_crop, search_scale
 from trackers.atom_ebm.weights import CHECKPOINT_ENV_VAR, resolve_checkpoint
 
@@ -163,6 +163,10 @@ def test_command_line_values_become_parameter_values():
     assert parse_value("((0.6, 0.6),)") == ((0.6, 0.6),) and parse_value("own") == "own"
     params = with_overrides(AtomEbmParams(), {"box_normalization": parse_value("first"), "num_iter": parse_value("3")})
     assert params.box_normalization == "first" and params.num_iter == 3
+    assert parse_overrides(["num_iter=4", "iou_window_margin=None", "refinement=none"]) == {
+        "num_iter": 4, "iou_window_margin": None, "refinement": "none"}
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        parse_overrides(["num_iter"])
 
 
 def test_checkpoint_resolution_order(tmp_path, monkeypatch):

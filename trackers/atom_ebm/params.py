@@ -157,3 +157,15 @@ def parse_value(text: str) -> Any:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):
         return text
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """``["num_iter=4", "iou_window_margin=None"]`` -> ``{"num_iter": 4, "iou_window_margin": None}`` (see
+    :func:`parse_value`); ``ValueError`` for an item without ``=``."""
+    overrides = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"expected KEY=VALUE, got {item!r}")
+        overrides[key] = parse_value(value)
+    return overrides
