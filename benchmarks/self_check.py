@@ -21,7 +21,7 @@ from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.tracker import AtomEbmTracker
 from trackers.atom_ebm.weights import resolve_checkpoint
 
-DEFAULT_DATA_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 REAL_SEQUENCES = (("otb", "sequences/otb", ["Crossing", "Couple", "Football1"]),
                   ("uav123_10fps", "uav123_10fps_mini", ["wakeboard7", "person9"]))
 
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", help="network (default: the bundled model)")
     parser.add_argument("--param", default="default", help="parameter set (needs refinement_check_boxes > 0)")
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--data-root", type=Path, default=DEFAULT_DATA_ROOT)
+    parser.add_argument("--data-root", type=Path, default=DEFAULT_DATA)
     args = parser.parse_args(argv)
     try:
         params = get_parameters(args.param)

@@ -39,7 +39,7 @@ from trackers.atom_ebm.params import parse_value, with_overrides
 from trackers.atom_ebm.tracker import AtomEbmTracker, resolve_device
 from trackers.atom_ebm.weights import resolve_checkpoint
 
-DEFAULT_DATA_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TRAINING_SEQUENCES = ["otb:sequences/otb:Crossing", "uav123_10fps:uav123_10fps_mini:wakeboard7"]
 
 
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="parameter values to combine, e.g. learning_rate=0.01,0.03")
     parser.add_argument("--data", nargs="+", action="extend", metavar="LOADER:FOLDER:SEQS",
                         help=f"sequences (default: {' '.join(TRAINING_SEQUENCES)})")
-    parser.add_argument("--data-root", type=Path, default=DEFAULT_DATA_ROOT)
+    parser.add_argument("--data-root", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--seeds", type=int, default=3, help="runs per setting (base seeds 0..N-1)")
     parser.add_argument("--max-frames", type=int, default=0, help="use only the first N frames (0 = all)")
     parser.add_argument("--device", default=None)
