@@ -11,7 +11,11 @@ import numpy as np
 import torch
 
 from trackers.atom_ebm.parameters import get_parameters
+from trackers.atom_ebm.params import with_overrides
 from trackers.atom_ebm.tracker import AtomEbmTracker
+
+#: the geometry these tests are written for: a 32 px target in a 5 x 32 = 160 px search area (8.9 px per cell)
+PARAMS = with_overrides(get_parameters("no_refine"), {"search_area_scale": 5.0})
 
 
 class RandomConvFeatures(torch.nn.Module):
@@ -45,8 +49,7 @@ def _frames(num: int, step: tuple[int, int]):
 
 
 def test_classifier_follows_translated_target():
-    params = get_parameters("no_refine")
-    tracker = AtomEbmTracker(RandomConvFeatures(), params, device="cpu")
+    tracker = AtomEbmTracker(RandomConvFeatures(), PARAMS, device="cpu")
     frames, boxes = _frames(8, (7, 4))
     tracker.initialize(frames[0], boxes[0])
     errors = []
@@ -63,7 +66,7 @@ def test_classifier_follows_translated_target():
 
 
 def test_classifier_static_target_is_exact():
-    tracker = AtomEbmTracker(RandomConvFeatures(), get_parameters("no_refine"), device="cpu")
+    tracker = AtomEbmTracker(RandomConvFeatures(), PARAMS, device="cpu")
     frames, boxes = _frames(3, (0, 0))
     tracker.initialize(frames[0], boxes[0])
     for frame in frames[1:]:
