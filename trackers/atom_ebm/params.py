@@ -15,7 +15,7 @@ class AtomEbmParams:
     classifier settings chosen for the bundled random-backbone model: ``search_area_scale`` 3 instead of 5 and
     ``learning_rate`` 0.03 instead of 0.01 (``benchmarks/sweep_parameters.py`` on the model's training sequences
     and four unseen procedural ones, 3 runs each; docs/RESULTS.md). With an ImageNet backbone use the reference
-    values: ``replace(params, search_area_scale=5.0, learning_rate=0.01)``.
+    values, as the ``imagenet`` parameter set does.
 
     Sampling geometry:
         image_sample_size: side of the square crop fed to the backbone (px); layer3 map = size / 16.
