@@ -29,6 +29,7 @@ import torch
 from tqdm import tqdm
 
 from ltr.admin.loading import load_network
+from ltr.admin.paths import DEFAULT_LOCAL_DATA
 from ltr.dataset.synthetic import SyntheticDataset, SyntheticParams
 from pytracking.analysis.metrics import iou_continuous
 from pytracking.evaluation.datasets import load_dataset
@@ -42,7 +43,6 @@ from trackers.atom_ebm.sample_geometry import extract_crop
 from trackers.atom_ebm.tracker import AtomEbmTracker
 from trackers.atom_ebm.weights import resolve_checkpoint
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 REAL_SEQUENCES = {
     "real, trained on": (("otb", "sequences/otb", ["Crossing"]), ("uav123_10fps", "uav123_10fps_mini", ["wakeboard7"])),
     "real, held out": (("otb", "sequences/otb", ["Couple", "Football1"]), ("uav123_10fps", "uav123_10fps_mini", ["person9"])),
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="override parameters, e.g. search_area_scale=5.0")
     parser.add_argument("--frame-step", type=int, default=2)
     parser.add_argument("--perturbations", type=int, default=3, help="perturbed estimates per sampled frame")
-    parser.add_argument("--data-root", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data-root", type=Path, default=DEFAULT_LOCAL_DATA)
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)

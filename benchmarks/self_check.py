@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from ltr.admin.loading import load_network
+from ltr.admin.paths import DEFAULT_LOCAL_DATA
 from pytracking.evaluation.datasets import load_dataset
 from pytracking.evaluation.runner import seed_everything
 from pytracking.utils.image_io import read_image
@@ -21,7 +22,6 @@ from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.tracker import AtomEbmTracker
 from trackers.atom_ebm.weights import resolve_checkpoint
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 REAL_SEQUENCES = (("otb", "sequences/otb", ["Crossing", "Couple", "Football1"]),
                   ("uav123_10fps", "uav123_10fps_mini", ["wakeboard7", "person9"]))
 
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", help="network (default: the bundled model)")
     parser.add_argument("--param", default="default", help="parameter set (needs refinement_check_boxes > 0)")
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--data-root", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data-root", type=Path, default=DEFAULT_LOCAL_DATA)
     args = parser.parse_args(argv)
     try:
         params = get_parameters(args.param)

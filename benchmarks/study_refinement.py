@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ltr.admin.paths import DEFAULT_LOCAL_DATA
 from pytracking.analysis.metrics import dataset_metrics
 from pytracking.analysis.plots import plot_curves
 from pytracking.analysis.report import evaluate_tracker
@@ -36,7 +37,6 @@ from pytracking.evaluation.runner import RunSpec, result_dir, run_dataset
 from pytracking.utils.box_io import load_boxes
 from pytracking.utils.files import atomic_write_text
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 #: (loader, sub-folder of the data root, sequence names)
 HELD_OUT = (("otb", "sequences/otb", ["Couple", "Football1"]), ("uav123_10fps", "uav123_10fps_mini", ["person9"]))
 
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iou-checkpoint", required=True)
     parser.add_argument("--default-checkpoint", help="also run this model (e.g. the bundled one) with the default parameters")
     parser.add_argument("--out", type=Path, default=Path("study_output"))
-    parser.add_argument("--data-root", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data-root", type=Path, default=DEFAULT_LOCAL_DATA)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seeds", type=int, default=3, help="runs per variant (base seeds 0..N-1)")
     parser.add_argument("--workers", type=int, default=1, help="parallel processes over sequences")

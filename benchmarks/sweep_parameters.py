@@ -29,6 +29,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ltr.admin.loading import load_network
+from ltr.admin.paths import DEFAULT_LOCAL_DATA
 from pytracking.analysis.metrics import dataset_metrics, sequence_metrics
 from pytracking.evaluation.datasets import load_dataset
 from pytracking.evaluation.runner import run_sequence, seed_everything
@@ -39,7 +40,6 @@ from trackers.atom_ebm.params import parse_value, with_overrides
 from trackers.atom_ebm.tracker import AtomEbmTracker, resolve_device
 from trackers.atom_ebm.weights import resolve_checkpoint
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TRAINING_SEQUENCES = ["otb:sequences/otb:Crossing", "uav123_10fps:uav123_10fps_mini:wakeboard7"]
 
 
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="parameter values to combine, e.g. learning_rate=0.01,0.03")
     parser.add_argument("--data", nargs="+", action="extend", metavar="LOADER:FOLDER:SEQS",
                         help=f"sequences (default: {' '.join(TRAINING_SEQUENCES)})")
-    parser.add_argument("--data-root", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data-root", type=Path, default=DEFAULT_LOCAL_DATA)
     parser.add_argument("--seeds", type=int, default=3, help="runs per setting (base seeds 0..N-1)")
     parser.add_argument("--max-frames", type=int, default=0, help="use only the first N frames (0 = all)")
     parser.add_argument("--device", default=None)
