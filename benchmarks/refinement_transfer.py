@@ -39,7 +39,6 @@ from pytracking.utils.image_io import read_image
 from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.params import parse_overrides, with_overrides
 from trackers.atom_ebm.refinement_check import CENTRE_NOISE, LOG_SIZE_NOISE
-from trackers.atom_ebm.sample_geometry import extract_crop
 from trackers.atom_ebm.tracker import AtomEbmTracker
 from trackers.atom_ebm.weights import resolve_checkpoint
 
@@ -62,10 +61,9 @@ def refine_once(tracker: AtomEbmTracker, image: np.ndarray, estimate: np.ndarray
     tracker.pos = estimate[:2] + estimate[2:] / 2
     tracker.size = estimate[2:].copy()
     center = tracker.pos.copy()
-    scale = tracker._scale()
-    crop = tracker.normalize(extract_crop(image, tuple(center), scale, tracker.params.image_sample_size))
     with torch.no_grad():
-        tracker._refine(tracker._backbone(crop), center, center, scale)
+        features, scale = tracker.iou_maps(image, center)
+        tracker._refine(features, center, center, scale)
     return np.concatenate((tracker.pos - tracker.size / 2, tracker.size))
 
 

@@ -12,6 +12,7 @@ from ltr.admin.checkpoint import save_checkpoint
 from ltr.models.bbreg.atom import atom_resnet18
 from pytracking.utils.box_io import load_boxes
 from pytracking.utils.image_io import read_image
+from trackers.atom_ebm.sample_geometry import extract_crop
 from trackers.atom_ebm.tracker import AtomEbmTracker, build_tracker, resolve_device
 from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.params import with_overrides
@@ -180,3 +181,58 @@ def test_global_torch_seed_makes_unseeded_runs_reproducible(sequence):
         tracker = AtomEbmTracker(_TinyNet(), params, device="cpu")
         runs.append([o.box for o in _run(tracker, frames[:3], boxes[0])])
     assert runs[0] == runs[1]
+
+
+class _RecordingNet:
+    """Wraps a network and records every backbone call (crops and requested layers)."""
+
+    def __init__(self, net):
+        self.net = net
+        self.bb_regressor = net.bb_regressor
+        self.calls = []
+
+    def extract_backbone_features(self, images, layers=None):
+        self.calls.append((images.clone(), tuple(layers)))
+        return self.net.extract_backbone_features(images, layers)
+
+
+def _expected_crop(tracker, image, center, target_size, search_area):
+    """The crop the tracker should cut, computed from the geometry directly: ``search_area`` targets wide."""
+    scale = math.sqrt(target_size[0] * target_size[1]) * search_area / tracker.params.image_sample_size
+    return tracker.normalize(extract_crop(image, tuple(center), scale, tracker.params.image_sample_size))
+
+
+def test_iou_net_sees_its_training_search_area_and_hog_needs_no_backbone(checkpoint, sequence):
+    frames, boxes = sequence
+    x, y, w, h = boxes[0]
+    center = np.array([x + w / 2, y + h / 2])
+    recorder = _RecordingNet(load_network(checkpoint).eval().requires_grad_(False))
+    overrides = {**LIGHT_INIT, "classifier_features": "hog_color", "compressed_dim": 12, "filter_size": 8,
+                 "search_area_scale": 3.0, "iou_search_area_scale": 5.0, "seed": 0}
+    tracker = AtomEbmTracker(recorder, with_overrides(get_parameters("always_refine"), overrides), "cpu")
+    tracker.initialize(frames[0], boxes[0])
+    # first frame: one IoU-Net pass over the identity and the shifted crops, cut 5 targets wide
+    (crops, layers), = recorder.calls
+    assert layers == ("layer2", "layer3") and crops.shape[0] == 1 + len(tracker.params.augment_shift)
+    torch.testing.assert_close(crops[0], _expected_crop(tracker, frames[0], center, (w, h), 5.0)[0], atol=0.05, rtol=0)
+    recorder.calls.clear()
+    tracker.track(frames[1])
+    (crop, layers), = recorder.calls  # the HOG classifier needs no backbone pass
+    assert layers == ("layer2", "layer3")
+    torch.testing.assert_close(crop, _expected_crop(tracker, frames[1], center, (w, h), 5.0))
+
+    # a backbone classifier on the IoU-Net's search area: one shared pass with both layers
+    recorder.calls.clear()
+    shared = with_overrides(get_parameters("always_refine"), {**LIGHT_INIT, "search_area_scale": 5.0, "seed": 0})
+    tracker = AtomEbmTracker(recorder, shared, "cpu")
+    tracker.initialize(frames[0], boxes[0])
+    tracker.track(frames[1])
+    assert [layers for _, layers in recorder.calls] == [("layer2", "layer3")] * 2
+    torch.testing.assert_close(recorder.calls[1][0], _expected_crop(tracker, frames[1], center, (w, h), 5.0))
+
+    # classifier only with HOG: no backbone at all
+    recorder.calls.clear()
+    hog_only = with_overrides(get_parameters("no_refine"), {**overrides, "seed": 0})
+    tracker = AtomEbmTracker(recorder, hog_only, "cpu")
+    _run(tracker, frames[:3], boxes[0])
+    assert recorder.calls == []

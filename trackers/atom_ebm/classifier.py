@@ -1,8 +1,9 @@
 """ATOM's online target classifier: a factorized convolution (1x1 projection + one small filter).
 
-Shapes: raw features x [N, C, H, W] (backbone layer3, C = 256), projection P [D, C, 1, 1] (D = 64),
-filter f [1, D, k, k] (k = 4), scores [N, 1, H, W]. The filter convolution is "same" mode: padding k/2 and,
-for an even k, the last row and column dropped, so the output keeps the H x W size.
+Shapes: raw features x [N, C, H, W] (e.g. backbone layer3, C = 256, or HOG + colour, C = 12), projection
+P [D, C, 1, 1] (D = compressed_dim), filter f [1, D, k, k] (k = filter_size), scores [N, 1, H, W]. The filter
+convolution is "same" mode: padding k/2 and, for an even k, the last row and column dropped, so the output keeps the
+H x W size.
 """
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """The tracker's online target classifier: training on the first frame and the per-frame update.
 
-Feature maps are the normalised backbone layer3 maps [N, C, S, S] of sample crops; labels are Gaussians
-centred at the target's displacement from the crop centre (plus the even-filter offset of half a cell).
+Feature maps are the normalised classifier maps [N, C, S, S] of sample crops (a backbone layer or HOG + colour,
+``AtomEbmParams.classifier_features``); labels are Gaussians centred at the target's displacement from the crop
+centre (plus the even-filter offset of half a cell).
 """
 from __future__ import annotations
 

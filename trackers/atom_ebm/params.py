@@ -6,22 +6,33 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 REFINEMENT_METHODS = ("ascent", "fixed_step", "none")
+#: backbone layers the online classifier can use, with their stride (crop px per feature cell)
+BACKBONE_LAYER_STRIDES = {"layer1": 4, "layer2": 8, "layer3": 16}
+#: the hand-crafted alternative (``trackers.atom_ebm.handcrafted_features``), stride ``hog_cell_size``
+HOG_COLOR = "hog_color"
 BOX_NORMALIZATIONS = ("own", "first")
 
 
 @dataclass(frozen=True)
 class AtomEbmParams:
-    """All settings of ``AtomEbmTracker``; defaults follow the reference ATOM/EBM tracker (facts §d) except two
-    classifier settings chosen for the bundled random-backbone model: ``search_area_scale`` 3 instead of 5 and
-    ``learning_rate`` 0.03 instead of 0.01 (``benchmarks/sweep_parameters.py`` on the model's training sequences
-    and four unseen procedural ones, 3 runs each; docs/RESULTS.md). With an ImageNet backbone use the reference
-    values, as the ``imagenet`` parameter set does.
+    """All settings of ``AtomEbmTracker``; defaults follow the reference ATOM/EBM tracker (facts §d) except the
+    classifier, chosen for the bundled model's random backbone (``benchmarks/sweep_parameters.py`` on the model's
+    training sequences and four unseen procedural ones, 3 runs each; docs/RESULTS.md): it scores hand-crafted
+    HOG + colour features (16 px cells, 12 channels, a 6 x 6 filter) instead of layer3 (256 -> 64 channels, 4 x 4),
+    on a crop 3 instead of 5 targets wide, with memory learning rate 0.03 instead of 0.01. The IoU-Net keeps its
+    5-targets-wide crop. With an ImageNet backbone use the reference values, as the ``imagenet`` parameter set does.
 
     Sampling geometry:
         image_sample_size: side of the square crop fed to the backbone (px); layer3 map = size / 16.
         search_area_scale: the crop covers a square of area ``search_area_scale**2 * w * h``.
+        iou_search_area_scale: search area of the IoU-Net's crop: the search-area factor its training used (5 for the
+            bundled model and the reference). When it differs from ``search_area_scale`` the tracker cuts a second
+            crop for the IoU-Net; a backbone classifier then costs a second backbone pass.
         inside_ratio: the target centre is kept within ``[-(0.5 - inside_ratio) * size, image + ...]``.
     Classifier:
+        classifier_features: what the classifier scores: a backbone layer ("layer1", "layer2", "layer3": stride 4, 8,
+            16) or hand-crafted HOG + colour ("hog_color", stride ``hog_cell_size``).
+        hog_cell_size: cell side of the HOG + colour features (crop px).
         compressed_dim, filter_size: 1x1 projection 256 -> compressed_dim, then one filter_size^2 filter.
         mlu_slope: "mlu" response activation parameter (ELU alpha, leaky slope 1/alpha).
         filter_reg, projection_reg: Tikhonov weights of the classifier objective.
@@ -57,11 +68,13 @@ class AtomEbmParams:
     # sampling geometry
     image_sample_size: int = 288
     search_area_scale: float = 3.0
-    feature_stride: int = 16
+    iou_search_area_scale: float = 5.0
     inside_ratio: float = 0.2
     # classifier model and objective
-    compressed_dim: int = 64
-    filter_size: int = 4
+    classifier_features: str = HOG_COLOR
+    hog_cell_size: int = 16
+    compressed_dim: int = 12
+    filter_size: int = 6
     mlu_slope: float = 0.05
     filter_reg: float = 0.1
     projection_reg: float = 1e-4
@@ -113,6 +126,9 @@ class AtomEbmParams:
             raise ValueError(f"refinement must be one of {REFINEMENT_METHODS}, got {self.refinement!r}")
         if self.box_normalization not in BOX_NORMALIZATIONS:
             raise ValueError(f"box_normalization must be one of {BOX_NORMALIZATIONS}, got {self.box_normalization!r}")
+        if self.classifier_features not in (*BACKBONE_LAYER_STRIDES, HOG_COLOR):
+            raise ValueError(f"classifier_features must be one of {(*BACKBONE_LAYER_STRIDES, HOG_COLOR)}, "
+                             f"got {self.classifier_features!r}")
         if self.image_sample_size % self.feature_stride != 0:
             raise ValueError(
                 f"image_sample_size {self.image_sample_size} must be a multiple of feature_stride {self.feature_stride}"
@@ -128,6 +144,13 @@ class AtomEbmParams:
             raise ValueError(f"iou_window_margin must be >= 0 or None, got {self.iou_window_margin}")
         if not 0.0 < self.step_decay <= 1.0:
             raise ValueError(f"step_decay must be in (0, 1], got {self.step_decay}")
+
+    @property
+    def feature_stride(self) -> int:
+        """Crop pixels per cell of the classifier's feature map."""
+        if self.classifier_features == HOG_COLOR:
+            return self.hog_cell_size
+        return BACKBONE_LAYER_STRIDES[self.classifier_features]
 
     @property
     def feature_size(self) -> int:

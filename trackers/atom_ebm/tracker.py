@@ -1,14 +1,17 @@
 """ATOM-EBM tracker: ATOM's online classifier finds the target, the EBM-trained IoU-Net refines its box.
 
-Per frame: one crop (288 px, 5x the target's geometric-mean size), one backbone pass (layer2 + layer3); the
-classifier scores layer3 and localises the target; the IoU-Net features come from the same pass and a batch of
-boxes around the estimate is refined by gradient ascent; the top-k mean is the new box. Runs on CPU or CUDA.
+Per frame: the classifier scores its features (a backbone layer or hand-crafted HOG + colour) on a 288 px crop
+``search_area_scale`` times the target's geometric-mean size wide and localises the target; the IoU-Net sees the
+backbone's layer2 + layer3 maps of a crop ``iou_search_area_scale`` targets wide (the scale it was trained at), and a
+batch of boxes around the estimate is refined by gradient ascent; the top-k mean is the new box. Where both crops
+are the same, one backbone pass serves both. Runs on CPU or CUDA.
 """
 from __future__ import annotations
 
 import logging
 import math
 import time
+from dataclasses import replace
 from typing import Protocol, Sequence
 
 import numpy as np
@@ -19,11 +22,12 @@ from ltr.models.bbreg.atom_iou_net import IoUPredictor
 from trackers.atom_ebm.augmentation import augmented_samples
 from trackers.atom_ebm.box_refiner import BoxRefiner, initial_boxes, select_final_box
 from trackers.atom_ebm.classifier import normalize_features
+from trackers.atom_ebm.handcrafted_features import hog_color_features
 from trackers.atom_ebm.iou_window import FeatureWindow, feature_window
 from trackers.atom_ebm.localization import NOT_FOUND, localize_target
 from trackers.atom_ebm.online_classifier import OnlineClassifier
 from trackers.atom_ebm.parameters import get_parameters
-from trackers.atom_ebm.params import AtomEbmParams
+from trackers.atom_ebm.params import HOG_COLOR, AtomEbmParams
 from trackers.atom_ebm.refinement_check import CheckResult, check_refinement
 from trackers.atom_ebm.sample_geometry import ImageNormalizer, extract_crop, search_scale
 from trackers.atom_ebm.weights import resolve_checkpoint
@@ -31,7 +35,6 @@ from trackers.base import Tracker, TrackerOutput, validate_image, validate_init_
 
 logger = logging.getLogger(__name__)
 
-CLASSIFIER_LAYER = "layer3"
 IOU_LAYERS = ("layer2", "layer3")
 
 
@@ -79,12 +82,33 @@ class AtomEbmTracker(Tracker):
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
 
-    def _backbone(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        layers = IOU_LAYERS if self.refining else (CLASSIFIER_LAYER,)
-        return dict(self.net.extract_backbone_features(images, layers=list(layers)))
+    def _iou_maps_from_classifier_crop(self) -> bool:
+        """Whether the IoU-Net's maps are needed and come from the classifier's crop (same search area)."""
+        return self.refining and self.params.iou_search_area_scale == self.params.search_area_scale
 
-    def _scale(self) -> float:
-        return search_scale(tuple(self.size), self.params.search_area_scale, self.params.image_sample_size)
+    def _features(self, crops: torch.Tensor, with_iou_maps: bool) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Normalised classifier maps [N, C, S, S] of ``crops`` [N, 3, H, W] and, if ``with_iou_maps``, the IoU-Net's
+        backbone maps of the same crops (one backbone pass for both)."""
+        name = self.params.classifier_features
+        handcrafted = name == HOG_COLOR
+        maps = self._backbone(crops, (IOU_LAYERS if with_iou_maps else ()) + (() if handcrafted else (name,)))
+        classifier_maps = hog_color_features(crops, self.params.feature_stride) if handcrafted else maps[name]
+        return normalize_features(classifier_maps), maps
+
+    def _backbone(self, images: torch.Tensor, layers: tuple[str, ...]) -> dict[str, torch.Tensor]:
+        """Backbone maps of ``layers`` (no pass for none), keyed by layer name."""
+        if not layers:
+            return {}
+        return dict(self.net.extract_backbone_features(images, layers=list(dict.fromkeys(layers))))
+
+    def iou_maps(self, image: np.ndarray, center: np.ndarray) -> tuple[dict[str, torch.Tensor], float]:
+        """The IoU-Net's backbone maps of the crop at its search area around ``center`` (x, y), and that crop's scale."""
+        scale = self._scale(self.params.iou_search_area_scale)
+        crop = self.normalize(extract_crop(image, tuple(center), scale, self.params.image_sample_size))
+        return self._backbone(crop, IOU_LAYERS), scale
+
+    def _scale(self, search_area_scale: float) -> float:
+        return search_scale(tuple(self.size), search_area_scale, self.params.image_sample_size)
 
     def _clamp_state(self) -> None:
         """Keep the size within [min_size, image size] and the centre so that the box stays partly inside."""
@@ -121,21 +145,27 @@ class AtomEbmTracker(Tracker):
         self.frame_num = 1
         self.refining = self.use_iou_net
         self.refinement_check = None
-        scale = self._scale()
+        scale = self._scale(p.search_area_scale)
         size = p.image_sample_size
         expanded = extract_crop(image, tuple(self.pos), scale, 2 * size)
         crops, offsets = augmented_samples(expanded, size, (0.0, 0.0), p, self.rng)
-        features = self._backbone(self.normalize(crops))
-        layer3 = normalize_features(features[CLASSIFIER_LAYER])
+        shared = self._iou_maps_from_classifier_crop()
+        samples, features = self._features(self.normalize(crops), with_iou_maps=shared)
         num_dropout = p.num_dropout_samples
         if num_dropout:
-            keep = torch.rand(num_dropout, layer3.shape[1], 1, 1, generator=self.generator, device=self.device)
-            dropped = layer3[:1] * (keep >= p.dropout_prob) / (1.0 - p.dropout_prob)  # channel dropout (dropout2d)
-            layer3 = torch.cat((layer3, dropped), dim=0)
+            keep = torch.rand(num_dropout, samples.shape[1], 1, 1, generator=self.generator, device=self.device)
+            dropped = samples[:1] * (keep >= p.dropout_prob) / (1.0 - p.dropout_prob)  # channel dropout (dropout2d)
+            samples = torch.cat((samples, dropped), dim=0)
             offsets = np.concatenate((offsets, np.repeat(offsets[:1], num_dropout, axis=0)), axis=0)
-        self.classifier = OnlineClassifier(p, layer3.shape[1], self.device, generator=_cpu_generator(self.rng))
-        self.classifier.initialize(layer3, self.classifier.labels(torch.from_numpy(offsets)))
+        self.classifier = OnlineClassifier(p, samples.shape[1], self.device, generator=_cpu_generator(self.rng))
+        self.classifier.initialize(samples, self.classifier.labels(torch.from_numpy(offsets)))
         if self.use_iou_net:
+            if not shared:  # the IoU-Net's own crops: the identity and the shifted ones, at its scale
+                scale = self._scale(p.iou_search_area_scale)
+                expanded = extract_crop(image, tuple(self.pos), scale, 2 * size)
+                shifts_only = replace(p, augment_flip=False, augment_blur=(), augment_rotation=())
+                crops, offsets = augmented_samples(expanded, size, (0.0, 0.0), shifts_only, self.rng)
+                features = self._backbone(self.normalize(crops), IOU_LAYERS)
             box_in_crop = torch.tensor([[size / 2 - w / (2 * scale), size / 2 - h / (2 * scale), w / scale, h / scale]],
                                        device=self.device)
             ref_feats = [features[name][:1] for name in IOU_LAYERS]
@@ -164,13 +194,17 @@ class AtomEbmTracker(Tracker):
         self.frame_num += 1
         size = p.image_sample_size
         center = self.pos.copy()
-        scale = self._scale()
+        scale = self._scale(p.search_area_scale)
         crop = self.normalize(extract_crop(image, tuple(center), scale, size))
         t_backbone = time.perf_counter()
-        features = self._backbone(crop)
+        shared = self._iou_maps_from_classifier_crop()
+        classifier_maps, features = self._features(crop, with_iou_maps=shared)
+        iou_scale = scale
+        if self.refining and not shared:
+            features, iou_scale = self.iou_maps(image, center)
         self._sync()
         t_classifier = time.perf_counter()
-        projected = self.classifier.project(normalize_features(features[CLASSIFIER_LAYER]))
+        projected = self.classifier.project(classifier_maps)
         score_map = self.classifier.score_map(projected)
         loc = localize_target(score_map, tuple(self.size / scale), p)
         self.last_flag = loc.flag
@@ -181,7 +215,7 @@ class AtomEbmTracker(Tracker):
         if loc.flag != NOT_FOUND:
             class_pos = center + np.asarray(loc.displacement) * scale
             if self.refining:
-                score = self._refine(features, class_pos, center, scale)
+                score = self._refine(features, class_pos, center, iou_scale)
             else:
                 self.pos = class_pos
                 score = loc.max_score
