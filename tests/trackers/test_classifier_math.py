@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from pytracking.libs.fourier import fourier_upsample
-from trackers.atom_ebm.classifier import (FactorizedConvLinearization, apply_filter, gaussian_label, mlu,
-                                          normalize_features)
+from trackers.atom_ebm.classifier import (FactorizedConvLinearization, apply_filter, combine_feature_blocks,
+                                          gaussian_label, mlu, normalize_features)
 from trackers.atom_ebm.localization import HARD_NEGATIVE, NOT_FOUND, UNCERTAIN, localize_target
 from trackers.atom_ebm.optimizer import conjugate_gradient, gauss_newton_cg
 from trackers.atom_ebm.params import AtomEbmParams
@@ -230,3 +230,27 @@ def test_localize_target_flags(peaks, expected_flag, expected_disp):
     result = localize_target(_map_with_peaks(peaks), (20.0, 20.0), AtomEbmParams())
     assert result.flag == expected_flag
     assert result.displacement == expected_disp
+
+
+def test_feature_blocks_carry_equal_energy():
+    generator = torch.Generator().manual_seed(0)
+    deep = 30.0 * torch.randn(2, 256, 5, 5, generator=generator)
+    hog = 0.1 * torch.rand(2, 12, 5, 5, generator=generator)
+    combined = combine_feature_blocks([deep, hog])
+    assert combined.shape == (2, 268, 5, 5)
+    total = combined.pow(2).sum(dim=(1, 2, 3))
+    torch.testing.assert_close(total / (268 * 25), torch.ones(2))  # unit mean square per sample
+    torch.testing.assert_close(combined[:, 256:].pow(2).sum(dim=(1, 2, 3)) / total, torch.full((2,), 0.5))
+    # the direction within a block is kept
+    def direction(x):
+        return x / x.pow(2).sum(dim=(1, 2, 3), keepdim=True).sqrt()
+
+    torch.testing.assert_close(direction(combined[:, 256:]), direction(hog))
+
+
+def test_classifier_feature_names():
+    assert AtomEbmParams(classifier_features="layer3+hog_color").classifier_parts == ("layer3", "hog_color")
+    assert AtomEbmParams(classifier_features="layer2+hog_color", hog_cell_size=8).feature_stride == 8
+    for bad, message in [("layer2+hog_color", "mix strides"), ("layer3+layer3", "distinct"), ("fc", "distinct")]:
+        with pytest.raises(ValueError, match=message):
+            AtomEbmParams(classifier_features=bad)

@@ -28,6 +28,13 @@ def normalize_features(features: torch.Tensor) -> torch.Tensor:
     return features / torch.sqrt(energy + 1e-10)
 
 
+def combine_feature_blocks(blocks: list[torch.Tensor]) -> torch.Tensor:
+    """Concatenate feature blocks [N, C_i, H, W] so that each carries the same energy, then normalise the whole
+    (:func:`normalize_features`); a single block is just normalised."""
+    weighted = [normalize_features(block) / math.sqrt(block.shape[1]) for block in blocks]
+    return normalize_features(torch.cat(weighted, dim=1))
+
+
 def project(features: torch.Tensor, projection: torch.Tensor) -> torch.Tensor:
     """Apply the 1x1 projection ``projection`` [D, C, 1, 1] to ``features`` [N, C, H, W] -> [N, D, H, W]."""
     return F.conv2d(features, projection)

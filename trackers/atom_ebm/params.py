@@ -31,7 +31,8 @@ class AtomEbmParams:
         inside_ratio: the target centre is kept within ``[-(0.5 - inside_ratio) * size, image + ...]``.
     Classifier:
         classifier_features: what the classifier scores: a backbone layer ("layer1", "layer2", "layer3": stride 4, 8,
-            16) or hand-crafted HOG + colour ("hog_color", stride ``hog_cell_size``).
+            16), hand-crafted HOG + colour ("hog_color", stride ``hog_cell_size``), or several of the same stride
+            joined by "+" (e.g. "layer3+hog_color"; each block weighs the same, ``classifier.combine_feature_blocks``).
         hog_cell_size: cell side of the HOG + colour features (crop px).
         compressed_dim, filter_size: 1x1 projection 256 -> compressed_dim, then one filter_size^2 filter.
         mlu_slope: "mlu" response activation parameter (ELU alpha, leaky slope 1/alpha).
@@ -126,9 +127,13 @@ class AtomEbmParams:
             raise ValueError(f"refinement must be one of {REFINEMENT_METHODS}, got {self.refinement!r}")
         if self.box_normalization not in BOX_NORMALIZATIONS:
             raise ValueError(f"box_normalization must be one of {BOX_NORMALIZATIONS}, got {self.box_normalization!r}")
-        if self.classifier_features not in (*BACKBONE_LAYER_STRIDES, HOG_COLOR):
-            raise ValueError(f"classifier_features must be one of {(*BACKBONE_LAYER_STRIDES, HOG_COLOR)}, "
-                             f"got {self.classifier_features!r}")
+        unknown = [name for name in self.classifier_parts if name not in (*BACKBONE_LAYER_STRIDES, HOG_COLOR)]
+        if unknown or len(set(self.classifier_parts)) != len(self.classifier_parts):
+            raise ValueError(f"classifier_features must be distinct names from {(*BACKBONE_LAYER_STRIDES, HOG_COLOR)} "
+                             f"joined by '+', got {self.classifier_features!r}")
+        strides = {self._stride(name) for name in self.classifier_parts}
+        if len(strides) > 1:
+            raise ValueError(f"classifier_features {self.classifier_features!r} mix strides {sorted(strides)}")
         if self.image_sample_size % self.feature_stride != 0:
             raise ValueError(
                 f"image_sample_size {self.image_sample_size} must be a multiple of feature_stride {self.feature_stride}"
@@ -148,9 +153,15 @@ class AtomEbmParams:
     @property
     def feature_stride(self) -> int:
         """Crop pixels per cell of the classifier's feature map."""
-        if self.classifier_features == HOG_COLOR:
-            return self.hog_cell_size
-        return BACKBONE_LAYER_STRIDES[self.classifier_features]
+        return self._stride(self.classifier_parts[0])
+
+    @property
+    def classifier_parts(self) -> tuple[str, ...]:
+        """The feature blocks named by ``classifier_features``."""
+        return tuple(self.classifier_features.split("+"))
+
+    def _stride(self, name: str) -> int:
+        return self.hog_cell_size if name == HOG_COLOR else BACKBONE_LAYER_STRIDES[name]
 
     @property
     def feature_size(self) -> int:

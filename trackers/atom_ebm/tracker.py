@@ -21,7 +21,7 @@ from ltr.data.box_ops import xywh_to_xyxy
 from ltr.models.bbreg.atom_iou_net import IoUPredictor
 from trackers.atom_ebm.augmentation import augmented_samples
 from trackers.atom_ebm.box_refiner import BoxRefiner, initial_boxes, select_final_box
-from trackers.atom_ebm.classifier import normalize_features
+from trackers.atom_ebm.classifier import combine_feature_blocks
 from trackers.atom_ebm.handcrafted_features import hog_color_features
 from trackers.atom_ebm.iou_window import FeatureWindow, feature_window
 from trackers.atom_ebm.localization import NOT_FOUND, localize_target
@@ -89,11 +89,12 @@ class AtomEbmTracker(Tracker):
     def _features(self, crops: torch.Tensor, with_iou_maps: bool) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Normalised classifier maps [N, C, S, S] of ``crops`` [N, 3, H, W] and, if ``with_iou_maps``, the IoU-Net's
         backbone maps of the same crops (one backbone pass for both)."""
-        name = self.params.classifier_features
-        handcrafted = name == HOG_COLOR
-        maps = self._backbone(crops, (IOU_LAYERS if with_iou_maps else ()) + (() if handcrafted else (name,)))
-        classifier_maps = hog_color_features(crops, self.params.feature_stride) if handcrafted else maps[name]
-        return normalize_features(classifier_maps), maps
+        parts = self.params.classifier_parts
+        layers = tuple(name for name in parts if name != HOG_COLOR)
+        maps = self._backbone(crops, (IOU_LAYERS if with_iou_maps else ()) + layers)
+        blocks = [hog_color_features(crops, self.params.feature_stride) if name == HOG_COLOR else maps[name]
+                  for name in parts]
+        return combine_feature_blocks(blocks), maps
 
     def _backbone(self, images: torch.Tensor, layers: tuple[str, ...]) -> dict[str, torch.Tensor]:
         """Backbone maps of ``layers`` (no pass for none), keyed by layer name."""
