@@ -10,7 +10,8 @@ Variants (every one through the project's runner and analysis, pytracking protoc
 * ``IoU-MSE + fixed``     IoU-MSE-trained IoU-Net, ATOM-style fixed-step ascent (``atom_ebm/atom_baseline``, ATOM*)
 * ``EBM + fixed``         EBM net with the fixed-step ascent      (separates training objective from refinement)
 * ``IoU-MSE + S1``        IoU-MSE net with Algorithm S1 on every frame
-* ``no refinement``       the classifier box alone (``atom_ebm/no_refine``)
+* ``no refinement``       the classifier box alone (``atom_ebm/no_refine``), on the default model's backbone when
+                          one is given (else the EBM net's), so that it differs from ``default model`` only in refinement
 * ``OpenCV CSRT``         an outside reference point
 
 Held-out sequences (never used for training): OTB Couple and Football1, UAV123@10fps person9. Every variant runs
@@ -49,7 +50,7 @@ def variants(ebm: str, iou: str, default: str | None) -> dict[str, RunSpec]:
         "IoU-MSE + fixed": RunSpec("atom_ebm", "atom_baseline", iou),
         "EBM + fixed": RunSpec("atom_ebm", "atom_baseline", ebm),
         "IoU-MSE + S1": RunSpec("atom_ebm", "always_refine", iou),
-        "no refinement": RunSpec("atom_ebm", "no_refine", ebm),
+        "no refinement": RunSpec("atom_ebm", "no_refine", default or ebm),
         "OpenCV CSRT": RunSpec("opencv", "csrt"),
     }
 

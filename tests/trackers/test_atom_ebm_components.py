@@ -147,15 +147,16 @@ def test_parameter_sets_and_errors():
     assert get_parameters("always_refine") == replace(get_parameters("default"), refinement_check_boxes=0)
     assert get_parameters("atom_baseline").refinement_check_boxes == 0
     # ATOM's classifier settings (facts §d), default's refinement
-    reference = AtomEbmParams(classifier_features="layer3", compressed_dim=64, filter_size=4, search_area_scale=5.0,
-                              learning_rate=0.01, refinement_check_boxes=32)
+    reference = AtomEbmParams(classifier_features="layer3", filter_size=4, search_area_scale=5.0, learning_rate=0.01,
+                              refinement_check_boxes=32)
+    assert reference.compressed_dim == 64
     assert get_parameters("imagenet") == reference
     assert (reference.feature_stride, reference.feature_size, reference.iou_search_area_scale) == (16, 18, 5.0)
     assert (get_parameters("default").feature_stride, get_parameters("default").feature_size) == (16, 18)
-    with pytest.raises(ValueError, match="classifier_features must be one of"):
+    with pytest.raises(ValueError, match="classifier_features must be distinct names from"):
         AtomEbmParams(classifier_features="layer4")
     with pytest.raises(ValueError, match="multiple of feature_stride 12"):
-        AtomEbmParams(hog_cell_size=12, image_sample_size=280)
+        AtomEbmParams(classifier_features="hog_color", hog_cell_size=12, image_sample_size=280)
     with pytest.raises(ValueError, match="refinement_check_boxes needs"):
         AtomEbmParams(refinement_check_boxes=8, augment_shift=())
     with pytest.raises(ValueError, match="valid: default, always_refine, atom_baseline, no_refine, fast, imagenet"):

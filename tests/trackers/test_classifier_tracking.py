@@ -20,8 +20,10 @@ from trackers.atom_ebm.tracker import AtomEbmTracker
 #: ATOM's layer3 classifier (64 projected channels, a 4 x 4 filter)
 PARAMS = with_overrides(get_parameters("no_refine"), {"search_area_scale": 5.0, "classifier_features": "layer3",
                                                       "compressed_dim": 64, "filter_size": 4})
-#: the default HOG + colour classifier (16 px cells) in the same geometry
-HOG_PARAMS = with_overrides(get_parameters("no_refine"), {"search_area_scale": 5.0})
+#: HOG + colour alone (16 px cells), and the default layer3 + HOG + colour, in the same geometry
+HOG_PARAMS = with_overrides(get_parameters("no_refine"), {"search_area_scale": 5.0, "classifier_features": "hog_color",
+                                                          "compressed_dim": 12})
+DEFAULT_PARAMS = with_overrides(get_parameters("no_refine"), {"search_area_scale": 5.0})
 
 
 class RandomConvFeatures(torch.nn.Module):
@@ -54,7 +56,7 @@ def _frames(num: int, step: tuple[int, int]):
     return frames, boxes
 
 
-@pytest.mark.parametrize("params", [PARAMS, HOG_PARAMS], ids=["layer3", "hog_color"])
+@pytest.mark.parametrize("params", [PARAMS, HOG_PARAMS, DEFAULT_PARAMS], ids=["layer3", "hog_color", "default"])
 def test_classifier_follows_translated_target(params):
     tracker = AtomEbmTracker(RandomConvFeatures(), params, device="cpu")
     frames, boxes = _frames(8, (7, 4))
@@ -80,9 +82,11 @@ def test_classifier_static_target_is_exact():
         assert tracker.track(frame).box == boxes[0]
 
 
-def test_hog_classifier_static_target_stays_within_a_crop_pixel():
-    """The HOG score peak of a static target sits within one crop pixel (160 / 288 image px) and does not drift."""
-    tracker = AtomEbmTracker(RandomConvFeatures(), HOG_PARAMS, device="cpu")
+@pytest.mark.parametrize("params", [HOG_PARAMS, DEFAULT_PARAMS], ids=["hog_color", "default"])
+def test_hog_classifier_static_target_stays_within_a_crop_pixel(params):
+    """With HOG features the score peak of a static target sits within one crop pixel (160 / 288 image px) and does
+    not drift."""
+    tracker = AtomEbmTracker(RandomConvFeatures(), params, device="cpu")
     frames, boxes = _frames(6, (0, 0))
     tracker.initialize(frames[0], boxes[0])
     for frame in frames[1:]:

@@ -17,9 +17,9 @@ BOX_NORMALIZATIONS = ("own", "first")
 class AtomEbmParams:
     """All settings of ``AtomEbmTracker``; defaults follow the reference ATOM/EBM tracker (facts §d) except the
     classifier, chosen for the bundled model's random backbone (``benchmarks/sweep_parameters.py`` on the model's
-    training sequences and four unseen procedural ones, 3 runs each; docs/RESULTS.md): it scores hand-crafted
-    HOG + colour features (16 px cells, 12 channels, a 6 x 6 filter) instead of layer3 (256 -> 64 channels, 4 x 4),
-    on a crop 3 instead of 5 targets wide, with memory learning rate 0.03 instead of 0.01. The IoU-Net keeps its
+    training sequences and four unseen procedural ones, 3 runs each; docs/RESULTS.md): it scores layer3 together with
+    hand-crafted HOG + colour features (16 px cells; 268 -> 64 channels, a 6 x 6 filter) instead of layer3 alone
+    (4 x 4), on a crop 3 instead of 5 targets wide, with memory learning rate 0.03 instead of 0.01. The IoU-Net keeps its
     5-targets-wide crop. With an ImageNet backbone use the reference values, as the ``imagenet`` parameter set does.
 
     Sampling geometry:
@@ -72,9 +72,9 @@ class AtomEbmParams:
     iou_search_area_scale: float = 5.0
     inside_ratio: float = 0.2
     # classifier model and objective
-    classifier_features: str = HOG_COLOR
+    classifier_features: str = "layer3+" + HOG_COLOR
     hog_cell_size: int = 16
-    compressed_dim: int = 12
+    compressed_dim: int = 64
     filter_size: int = 6
     mlu_slope: float = 0.05
     filter_reg: float = 0.1
