@@ -2,6 +2,7 @@
 
     python benchmarks/study_refinement.py --ebm-checkpoint F --iou-checkpoint G [--default-checkpoint H]
         [--out study_output] [--data-root ../shared/data] [--device cpu] [--seeds 3] [--workers 1]
+        [--variants LABEL ...]
 
 Variants (every one through the project's runner and analysis, pytracking protocol):
 
@@ -82,12 +83,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seeds", type=int, default=3, help="runs per variant (base seeds 0..N-1)")
     parser.add_argument("--workers", type=int, default=1, help="parallel processes over sequences")
+    parser.add_argument("--variants", nargs="+", metavar="LABEL",
+                        help="run only these variants (labels as in the table, e.g. 'EBM + S1'); finished result files "
+                             "are reused, so separate processes can share the work and a last call with all makes the table")
     args = parser.parse_args(argv)
+    selected = variants(args.ebm_checkpoint, args.iou_checkpoint, args.default_checkpoint)
+    unknown = sorted(set(args.variants or []) - set(selected))
+    if unknown:
+        print(f"study: error: unknown variant(s) {unknown}; valid: {', '.join(selected)}", file=sys.stderr)
+        return 2
+    if args.variants:
+        selected = {label: spec for label, spec in selected.items() if label in args.variants}
 
     sequences = [s for loader, folder, names in HELD_OUT for s in load_dataset(loader, args.data_root / folder, sequences=names)]
     names = [s.name for s in sequences]
     summary: dict[str, dict] = {}
-    for label, spec in variants(args.ebm_checkpoint, args.iou_checkpoint, args.default_checkpoint).items():
+    for label, spec in selected.items():
         device = args.device if spec.checkpoint else None
         slug = label.lower().replace(" + ", "_").replace(" ", "_").replace("-", "")
         runs = []
