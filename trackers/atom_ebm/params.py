@@ -34,7 +34,8 @@ class AtomEbmParams:
             16), hand-crafted HOG + colour ("hog_color", stride ``hog_cell_size``), or several of the same stride
             joined by "+" (e.g. "layer3+hog_color"; each block weighs the same, ``classifier.combine_feature_blocks``).
         hog_cell_size: cell side of the HOG + colour features (crop px).
-        compressed_dim, filter_size: 1x1 projection 256 -> compressed_dim, then one filter_size^2 filter.
+        compressed_dim, filter_size: 1x1 projection of the classifier features (e.g. 268 channels for
+            "layer3+hog_color") -> compressed_dim, then one filter_size^2 filter.
         mlu_slope: "mlu" response activation parameter (ELU alpha, leaky slope 1/alpha).
         filter_reg, projection_reg: Tikhonov weights of the classifier objective.
         output_sigma_factor: label sigma = factor * sqrt(target area in feature cells).
