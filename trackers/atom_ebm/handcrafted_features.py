@@ -53,7 +53,8 @@ def normalize_cells(hog: torch.Tensor) -> torch.Tensor:
 
 
 def hog_color_features(images: torch.Tensor, cell_size: int) -> torch.Tensor:
-    """[B, 3, H, W] images (any per-channel affine normalisation) -> [B, NUM_CHANNELS, H / cell, W / cell] features."""
+    """[B, 3, H, W] RGB images (the tracker passes ImageNet-normalised crops; the values enter the colour channels
+    and the strongest-channel choice as given) -> [B, NUM_CHANNELS, H / cell, W / cell] features."""
     if images.shape[-1] % cell_size or images.shape[-2] % cell_size:
         raise ValueError(f"image size {tuple(images.shape[-2:])} is not a multiple of the cell size {cell_size}")
     hog = normalize_cells(F.avg_pool2d(gradient_orientation_bins(images), cell_size))
