@@ -1,0 +1,32 @@
+"""``benchmarks/refinement_transfer.py``: the pooled statistics, sizes included, against hand-computed values."""
+from __future__ import annotations
+
+import importlib
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def transfer():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        yield importlib.import_module("refinement_transfer")
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+
+
+def test_pooled_weights_by_samples_and_pools_sizes_geometrically(transfer):
+    stats = [{"samples": 1, "iou_before": 0.5, "iou_after": 0.8, "improved": 1.0, "size_ratio_after": 0.5},
+             {"samples": 3, "iou_before": 0.7, "iou_after": 0.6, "improved": 0.0, "size_ratio_after": 2.0}]
+    pooled = transfer.pooled(stats)
+    assert pooled["samples"] == 4
+    assert pooled["iou_before"] == pytest.approx((0.5 + 3 * 0.7) / 4)
+    assert pooled["iou_after"] == pytest.approx((0.8 + 3 * 0.6) / 4)
+    assert pooled["improved"] == pytest.approx(0.25)
+    # geometric mean over the 4 estimates: (0.5 * 2 * 2 * 2) ** (1 / 4)
+    assert pooled["size_ratio_after"] == pytest.approx(math.pow(4.0, 0.25))
