@@ -1,23 +1,14 @@
 """``benchmarks/refinement_transfer.py``: the pooled statistics, sizes included, against hand-computed values."""
 from __future__ import annotations
 
-import importlib
 import math
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
-def transfer():
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        yield importlib.import_module("refinement_transfer")
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+def transfer(import_benchmark):
+    return import_benchmark("refinement_transfer")
 
 
 def test_pooled_weights_by_samples_and_pools_sizes_geometrically(transfer):

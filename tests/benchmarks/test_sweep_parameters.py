@@ -1,9 +1,7 @@
 """``benchmarks/sweep_parameters.py`` end to end on a few frames of the bundled demo sequence."""
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,12 +13,8 @@ LIGHT = ["--sweep", "init_gn_iter=1", "init_cg_iter=2", "augment_rotation=()", "
 
 
 @pytest.fixture(scope="module")
-def sweep():
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        return importlib.import_module("sweep_parameters")
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+def sweep(import_benchmark):
+    return import_benchmark("sweep_parameters")
 
 
 def _run(sweep, json_path: Path, *args: str) -> int:
