@@ -7,7 +7,7 @@
 Every combination of the ``--sweep`` values (Python literals, separated by the commas outside brackets; bare words
 are strings) overrides the parameter set ``--param`` and runs on every sequence ``--seeds`` times (base seeds 0, 1,
 ...: each sequence is seeded from its name and the base seed as in ``pytracking.evaluation.runner``, so a re-run
-gives the same numbers). Scores use the
+with the same number of torch threads gives the same numbers). Scores use the
 evaluation metrics (pytracking protocol). The default sequences are the real ones the bundled model was trained on
 (OTB Crossing, UAV123@10fps wakeboard7): choose settings there and keep the held-out sequences for the final test.
 

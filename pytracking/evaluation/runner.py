@@ -157,9 +157,21 @@ def _run_and_save(tracker: Tracker, sequence: Sequence, out_dir: Path, progress:
 _WORKER: dict[str, object] = {}
 
 
-def _init_worker(spec: RunSpec, out_dir: Path, log_level: int) -> None:
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _init_worker(spec: RunSpec, out_dir: Path, log_level: int, threads: int) -> None:
     logging.basicConfig(level=log_level, format="%(levelname)s %(name)s: %(message)s")
+    import cv2
+    import torch
+
     from trackers.registry import build_tracker
+
+    # each worker gets its share of the cores: by default every process would start one thread per core
+    torch.set_num_threads(threads)
+    cv2.setNumThreads(threads)
 
     _WORKER["out_dir"] = out_dir
     _WORKER["seed"] = spec.seed
@@ -191,7 +203,8 @@ def run_dataset(
         spec: tracker to build (once per worker process).
         sequences: the sequences to run.
         results_dir: results root; files go to ``<results_dir>/<tracker>/<param>/``.
-        workers: number of processes (``spawn``); 1 runs in this process.
+        workers: number of processes (``spawn``), each running torch and OpenCV on its share of the cores; 1 runs in
+            this process.
         overwrite: run finished sequences again.
 
     Returns:
@@ -216,8 +229,9 @@ def run_dataset(
             bar.update()
     elif todo:
         context = multiprocessing.get_context("spawn")
-        init_args = (spec, out_dir, logging.getLogger().getEffectiveLevel())
-        with context.Pool(min(workers, len(todo)), initializer=_init_worker, initargs=init_args) as pool:
+        num_workers = min(workers, len(todo))
+        init_args = (spec, out_dir, logging.getLogger().getEffectiveLevel(), max(1, available_cores() // num_workers))
+        with context.Pool(num_workers, initializer=_init_worker, initargs=init_args) as pool:
             for name, error in pool.imap_unordered(_worker_task, todo):
                 if error is not None:
                     failures[name] = error

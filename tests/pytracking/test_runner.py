@@ -196,3 +196,22 @@ def test_cli_user_errors_are_one_line(tmp_path, capsys, monkeypatch):
     assert error.startswith("run_tracker: error:") and "UAV123_ROOT" in error and "\n" not in error
     assert run_tracker_main(["nosuch", "csrt", "--dataset", "uav123", "--dataset-root", str(tmp_path)]) == 2
     assert "unknown tracker 'nosuch'" in capsys.readouterr().err
+
+
+def test_worker_runs_torch_and_opencv_on_its_share_of_the_cores(tmp_path):
+    import cv2
+    import torch
+
+    from pytracking.evaluation import runner
+
+    before = torch.get_num_threads(), cv2.getNumThreads()
+    torch.set_num_threads(2)
+    cv2.setNumThreads(2)
+    try:
+        runner._init_worker(RunSpec("opencv", "csrt"), tmp_path, logging.INFO, 1)
+        assert (torch.get_num_threads(), cv2.getNumThreads()) == (1, 1)
+        assert runner._WORKER["tracker"] is not None
+    finally:
+        torch.set_num_threads(before[0])
+        cv2.setNumThreads(before[1])
+        runner._WORKER.clear()
