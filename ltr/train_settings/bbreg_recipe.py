@@ -33,6 +33,7 @@ from ltr.train_settings.options import TrainingOptions
 from ltr.trainers.distributed import DistributedContext, destroy_distributed, init_distributed, wrap_model
 from ltr.trainers.rng import seed_everything, set_deterministic
 from ltr.trainers.trainer import Trainer, TrainerConfig, list_checkpoints
+from pytracking.utils.cpu import available_cores
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +149,7 @@ def _threads(options: TrainingOptions) -> int:
     if options.threads is not None:
         return options.threads
     local_processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1)
-    return max(1, (os.cpu_count() or 1) // local_processes)
+    return max(1, available_cores() // local_processes)
 
 
 def _per_process(total: int, what: str, context: DistributedContext) -> int:

@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from pytracking.evaluation.sequence import Sequence
 from pytracking.utils.box_io import load_boxes, save_boxes
+from pytracking.utils.cpu import available_cores
 from pytracking.utils.files import atomic_write_text
 from pytracking.utils.image_io import read_image
 from trackers.base import Tracker
@@ -155,11 +156,6 @@ def _run_and_save(tracker: Tracker, sequence: Sequence, out_dir: Path, progress:
 
 
 _WORKER: dict[str, object] = {}
-
-
-def available_cores() -> int:
-    """CPU cores this process may run on (its affinity mask where the OS has one)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _init_worker(spec: RunSpec, out_dir: Path, log_level: int, threads: int) -> None:
