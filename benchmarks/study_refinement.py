@@ -17,8 +17,9 @@ Variants (every one through the project's runner and analysis, pytracking protoc
 
 Held-out sequences (never used for training): OTB Couple and Football1, UAV123@10fps person9. Every variant runs
 ``--seeds`` times (base seeds 0, 1, ...; each sequence is seeded from its name and the base seed, so a re-run with
-the same number of threads per process gives the same numbers); the table shows means over the runs and the AUC of each run. Writes ``study.json``, ``success.png``,
-``precision.png`` and the result files under ``--out``; prints a Markdown table.
+the same number of threads per process gives the same numbers); the table shows means over the runs and the AUC of
+each run. Writes ``study.json``, ``success.png``, ``precision.png`` and the result files under ``--out``; prints a
+Markdown table.
 """
 from __future__ import annotations
 

@@ -14,11 +14,13 @@ import logging
 import multiprocessing
 import os
 import random
+import sys
 import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 from tqdm import tqdm
 
@@ -126,8 +128,6 @@ def seed_everything(sequence_name: str, base_seed: int = 0) -> None:
     seed = (zlib.crc32(sequence_name.encode("utf-8")) + base_seed) % (2**31)
     random.seed(seed)
     np.random.seed(seed)
-    import sys
-
     if "torch" in sys.modules:
         sys.modules["torch"].manual_seed(seed)
 
@@ -160,14 +160,7 @@ _WORKER: dict[str, object] = {}
 
 def _init_worker(spec: RunSpec, out_dir: Path, log_level: int, threads: int) -> None:
     logging.basicConfig(level=log_level, format="%(levelname)s %(name)s: %(message)s")
-    import cv2
-    import torch
-
     from trackers.registry import build_tracker
-
-    # each worker gets its share of the cores: by default every process would start one thread per core
-    torch.set_num_threads(threads)
-    cv2.setNumThreads(threads)
 
     _WORKER["out_dir"] = out_dir
     _WORKER["seed"] = spec.seed
@@ -176,6 +169,10 @@ def _init_worker(spec: RunSpec, out_dir: Path, log_level: int, threads: int) -> 
     except Exception as error:  # reported per sequence; raising here would make the pool respawn forever
         logging.getLogger(__name__).exception("building tracker %s/%s failed", spec.tracker_name, spec.param)
         _WORKER["build_error"] = f"building the tracker failed: {type(error).__name__}: {error}"
+    # the worker's share of the cores: left alone, every worker would start one thread per core
+    cv2.setNumThreads(threads)
+    if "torch" in sys.modules:  # imported by the tracker, if it uses torch
+        sys.modules["torch"].set_num_threads(threads)
 
 
 def _worker_task(sequence: Sequence) -> tuple[str, str | None]:
