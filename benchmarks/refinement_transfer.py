@@ -9,8 +9,11 @@ plus a stale size (centre + N(0, 0.1 sqrt(wh)) per axis, each side x exp(N(0, 0.
 around the estimate, exactly as ``AtomEbmTracker`` does in a frame (the perturbation
 is the one of the tracker's first-frame self-check, ``trackers.atom_ebm.refinement_check``; the check itself is
 off here, so every estimate is refined). Reported per sequence: mean IoU with the
-ground truth before and after refinement, the fraction of estimates the refinement improved, and the geometric
-mean of refined size over true size (sqrt of the area ratio; below 1: refinement shrinks boxes).
+ground truth before and after refinement, the fraction of estimates the refinement improved, the geometric
+mean of refined size over true size (sqrt of the area ratio; below 1: refinement shrinks boxes), and the share of
+the estimate's size error that refinement keeps: the least-squares slope of log(refined / true size) on
+log(estimate / true size) (1: the size is not refined at all, 0: the estimate's size error is removed; for a whole
+domain, the sample-weighted mean of the sequences' slopes).
 
 Domains: the real sequences the bundled model trained on (OTB Crossing, UAV123@10fps wakeboard7), the held-out
 real sequences (Couple, Football1, person9) and four held-out procedural sequences (``ltr.dataset.synthetic``,
@@ -80,7 +83,7 @@ def evaluate_sequence(net: torch.nn.Module, params, sequence: Sequence, frame_st
     origin = np.array([sequence.box_origin, sequence.box_origin, 0.0, 0.0])
     ground_truth = sequence.ground_truth - origin
     tracker.initialize(read_image(sequence.frames[0]), ground_truth[0])
-    before, after, size_ratio = [], [], []
+    before, after, size_before, size_after = [], [], [], []
     for index in range(frame_step, len(sequence), frame_step):
         gt = ground_truth[index]
         if not (np.all(np.isfinite(gt)) and gt[2] > 0 and gt[3] > 0):
@@ -91,17 +94,26 @@ def evaluate_sequence(net: torch.nn.Module, params, sequence: Sequence, frame_st
             refined = refine_once(tracker, image, estimate)
             before.append(iou_continuous(estimate[None], gt[None])[0])
             after.append(iou_continuous(refined[None], gt[None])[0])
-            size_ratio.append(np.sqrt(refined[2] * refined[3] / (gt[2] * gt[3])))
+            size_before.append(np.sqrt(estimate[2] * estimate[3] / (gt[2] * gt[3])))
+            size_after.append(np.sqrt(refined[2] * refined[3] / (gt[2] * gt[3])))
     before, after = np.array(before), np.array(after)
+    log_before, log_after = np.log(size_before), np.log(size_after)
     return {"samples": len(before), "iou_before": float(before.mean()), "iou_after": float(after.mean()),
-            "improved": float((after > before).mean()), "size_ratio_after": float(np.exp(np.log(size_ratio).mean()))}
+            "improved": float((after > before).mean()), "size_ratio_after": float(np.exp(log_after.mean())),
+            "size_error_kept": size_error_kept(log_before, log_after)}
+
+
+def size_error_kept(log_before: np.ndarray, log_after: np.ndarray) -> float:
+    """Least-squares slope of ``log_after`` on ``log_before`` (log size over true size, per estimate)."""
+    centred = log_before - log_before.mean()
+    return float(centred @ (log_after - log_after.mean()) / (centred @ centred))
 
 
 def pooled(stats: list[dict]) -> dict:
     """Sample-weighted means of per-sequence results."""
     total = sum(s["samples"] for s in stats)
     return {"samples": total, **{key: sum(s[key] * s["samples"] for s in stats) / total
-                                 for key in ("iou_before", "iou_after", "improved")},
+                                 for key in ("iou_before", "iou_after", "improved", "size_error_kept")},
             "size_ratio_after": float(np.exp(sum(np.log(s["size_ratio_after"]) * s["samples"] for s in stats) / total))}
 
 
@@ -145,14 +157,14 @@ def main(argv: list[str] | None = None) -> int:
         for name, label, sequence in tqdm(jobs, desc="sequences", unit="seq"):
             stats = evaluate_sequence(nets[name], params, sequence, args.frame_step, args.perturbations)
             results.setdefault(name, {}).setdefault(label, {})[sequence.name] = stats
-    print("| network | domain | sequence | samples | mean IoU before | mean IoU after | improved | size after / true |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| network | domain | sequence | samples | mean IoU before | mean IoU after | improved | size after / true | size error kept |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, by_domain in results.items():
         for label, by_sequence in by_domain.items():
             by_sequence["all"] = pooled(list(by_sequence.values()))
             for seq_name, s in by_sequence.items():
                 print(f"| {Path(name).name} | {label} | {seq_name} | {s['samples']} | {s['iou_before']:.3f} | "
-                      f"{s['iou_after']:.3f} | {100 * s['improved']:.0f}% | {s['size_ratio_after']:.2f} |")
+                      f"{s['iou_after']:.3f} | {100 * s['improved']:.0f}% | {s['size_ratio_after']:.2f} | {s['size_error_kept']:.2f} |")
     if args.json:
         atomic_write_text(args.json, json.dumps(results, indent=1) + "\n")
     return 0
