@@ -1,17 +1,22 @@
-"""Training throughput: samples/s of the data pipeline alone and of a training step (CPU, and CUDA when present).
+"""IoU-Net training throughput with and without the backbone-feature cache (CPU, and CUDA when asked).
 
-    python benchmarks/bench_training.py --batch-size 8 --iterations 5 --workers 0
-    python benchmarks/bench_training.py --device cuda --batch-size 64 --iterations 20 --workers 8 --train-backbone
+    python benchmarks/bench_training.py                        # atom_ebm_real data, batch 16, 128 proposals
+    python benchmarks/bench_training.py --device cuda --batch-size 64 --workers 8
 
-Data pipeline: ``ATOMSampler`` over the atom_ebm_synthetic data (procedural sequences + local real ones) with the
-EBM processing (288 px crops, 128 GMM proposals), through ``build_loader``. Training step: the ATOM ResNet-18
-network with the EBM actor, Adam, forward + backward + step on one fixed batch already on the device (AMP and
-channels-last on CUDA as in the settings). Prints one table row per measurement.
+Both loops run the same training step of the ``atom_ebm_real`` recipe (ImageNet ResNet-18 from the shared weights
+file when present, frozen; EBM NLL on 128 GMM proposals per pair; Adam) on its real training data:
+
+* uncached: DataLoader over ``ATOMSampler`` (decode, crop, augment) -> backbone -> IoU-Net forward/backward/step;
+* cached: the same pairs' features are first cached (``ltr.data.feature_cache``, timed separately, in a temporary
+  folder) -> DataLoader over ``CachedPairDataset`` (memory-mapped fp16 features, fresh proposals) -> IoU-Net step.
+
+Samples/s exclude one warm-up iteration. The last line is ``samples/s uncached X cached Y``.
 """
 from __future__ import annotations
 
 import argparse
 import logging
+import tempfile
 import time
 from dataclasses import replace
 
@@ -19,104 +24,78 @@ import torch
 
 from ltr.actors import build_actor
 from ltr.admin.paths import resolve_workspace
+from ltr.data.feature_cache import CachedPairDataset, build_feature_cache
 from ltr.data.loader import build_loader
 from ltr.data.sampler import ATOMSampler
-from ltr.models.registry import build_model
-from ltr.train_settings.bbreg import atom_ebm_synthetic
-from ltr.train_settings.bbreg_recipe import build_processing, configure_trainable
+from ltr.models.backbone.resnet import state_dict_sha256
+from ltr.train_settings.bbreg import atom_ebm_real
+from ltr.train_settings.bbreg_recipe import build_network, build_processing, configure_trainable
 from ltr.train_settings.options import TrainingOptions
 from ltr.trainers.trainer import move_batch
 
 
-def _sampler(objective: str, samples: int) -> ATOMSampler:
-    """The atom_ebm_synthetic training data with the processing of ``objective``."""
-    options = TrainingOptions(module="bbreg", name="atom_ebm_synthetic", workspace=resolve_workspace(None))
-    recipe = replace(atom_ebm_synthetic.RECIPE, objective=objective)
-    pairs = recipe.train_datasets(options)
-    sampler = ATOMSampler([d for d, _ in pairs], [w for _, w in pairs], samples_per_epoch=samples,
-                          max_gap=recipe.max_gap, processing=build_processing(recipe), seed=0)
-    sampler.set_epoch(1)
-    return sampler
-
-
-def bench_data(batch_size: int, iterations: int, workers: int, objective: str) -> float:
-    """Samples/s of sampling + decoding/rendering + cropping + proposals, batched by the DataLoader."""
-    loader = build_loader(_sampler(objective, batch_size * (iterations + 1)), batch_size=batch_size, workers=workers, seed=0)
-    loader.sampler.set_epoch(1)
-    iterator = iter(loader)
-    next(iterator)  # warm-up: worker start, texture caches
-    start = time.perf_counter()
-    count = sum(1 for _ in iterator)
-    return count * batch_size / (time.perf_counter() - start)
-
-
-def bench_step(device: torch.device, batch_size: int, iterations: int, objective: str, train_backbone: bool,
-               channels_last: bool, amp: bool) -> float:
-    """Samples/s of forward + backward + Adam step on one fixed batch already on ``device``."""
-    recipe = atom_ebm_synthetic.RECIPE
-    batch = next(iter(build_loader(_sampler(objective, batch_size), batch_size=batch_size, workers=0, seed=0)))
-    batch = move_batch(batch, device, channels_last)
-    torch.manual_seed(0)
-    net = build_model(recipe.net_name)
-    head, backbone = configure_trainable(net, train_backbone)
-    net = net.to(device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
-    actor = build_actor(objective, net, train_backbone=train_backbone)
-    actor.train(True)
-    groups = [{"params": head}] + ([{"params": backbone, "lr": recipe.backbone_lr}] if backbone else [])
-    optimizer = torch.optim.Adam(groups, lr=recipe.lr)
-    use_amp = amp and device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-
-    def step() -> None:
-        with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-            loss, _ = actor(batch)
+def timed_training(loader, actor, optimizer, device: torch.device, iterations: int) -> float:
+    """Samples/s of ``iterations`` steps (loading included) after one warm-up step."""
+    batches = iter(loader)
+    count, start = 0, 0.0
+    for step in range(iterations + 1):
+        if step == 1:
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            start = time.perf_counter()
+        batch = move_batch(next(batches), device)
+        loss, _ = actor(batch)
         optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
-
-    step()  # warm-up (cuDNN autotuning, allocator)
+        loss.backward()
+        optimizer.step()
+        count += len(batch["train_boxes"]) if step else 0
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    start = time.perf_counter()
-    for _ in range(iterations):
-        step()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return iterations * batch_size / (time.perf_counter() - start)
+    return count / (time.perf_counter() - start)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--device", choices=("cpu", "cuda", "all"), default="all", help="all: CPU and CUDA if present")
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--iterations", type=int, default=5)
-    parser.add_argument("--workers", type=int, default=0)
-    parser.add_argument("--objective", choices=("ebm", "iou", "kl"), default="ebm")
-    parser.add_argument("--train-backbone", action="store_true")
-    parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
-                        help="default: on for CUDA, off for CPU (as the settings)")
-    parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--skip-data", action="store_true", help="only time the training step")
-    parser.add_argument("--skip-step", action="store_true", help="only time the data pipeline")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--iterations", type=int, default=4, help="timed steps per loop")
+    parser.add_argument("--workers", type=int, default=1, help="data-loading processes")
+    parser.add_argument("--objective", choices=("ebm", "iou"), default="ebm")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else []) if args.device == "all" else [args.device]
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch_size}, "
-          f"{args.iterations} iterations, objective {args.objective}, backbone "
-          f"{'trained' if args.train_backbone else 'frozen'}")
-    print(f"{'measurement':<44} {'samples/s':>10}")
-    if not args.skip_data:
-        rate = bench_data(args.batch_size, args.iterations, args.workers, args.objective)
-        print(f"{f'data pipeline ({args.workers} workers)':<44} {rate:>10.2f}")
-    for name in [] if args.skip_step else devices:
-        device = torch.device(name)
-        channels_last = args.channels_last if args.channels_last is not None else device.type == "cuda"
-        rate = bench_step(device, args.batch_size, args.iterations, args.objective, args.train_backbone,
-                          channels_last, args.amp)
-        label = f"training step {name}" + (" amp" if args.amp and name == "cuda" else "") + \
-            (" channels_last" if channels_last else "")
-        print(f"{label:<44} {rate:>10.2f}")
+    device = torch.device(args.device)
+    pairs = args.batch_size * (args.iterations + 1)
+    recipe = replace(atom_ebm_real.RECIPE, objective=args.objective, feature_cache_pairs=pairs)
+    options = TrainingOptions(module="bbreg", name="atom_ebm_real", workspace=resolve_workspace(None))
+    processing = build_processing(recipe)
+    datasets = recipe.train_datasets(options)
+    sampler = ATOMSampler([d for d, _ in datasets], [w for _, w in datasets], samples_per_epoch=pairs,
+                          max_gap=recipe.max_gap, processing=processing, seed=0)
+    torch.manual_seed(0)
+    net = build_network(recipe, options)
+    head, _ = configure_trainable(net, train_backbone=False)
+    net = net.to(device)
+    actor = build_actor(args.objective, net)
+    actor.train(True)
+    optimizer = torch.optim.Adam(head, lr=recipe.lr)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {device}, batch {args.batch_size}, "
+          f"{recipe.num_proposals} proposals, objective {args.objective}, {args.workers} loader workers")
+
+    uncached = timed_training(build_loader(sampler, args.batch_size, args.workers, seed=0), actor, optimizer, device,
+                              args.iterations)
+    print(f"{'uncached (data + backbone + IoU-Net)':<44} {uncached:>8.2f} samples/s")
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        backbone = net.feature_extractor.eval()
+        cache = build_feature_cache(folder, "bench", sampler, backbone, state_dict_sha256(backbone), pairs,
+                                    batch_size=args.batch_size, workers=args.workers, progress=False)
+        build_rate = pairs / (time.perf_counter() - start)
+        print(f"{'cache build (decode, crop, backbone, write)':<44} {build_rate:>8.2f} pairs/s")
+        cached_set = CachedPairDataset(cache, processing, seed=0)
+        cached = timed_training(build_loader(cached_set, args.batch_size, args.workers, seed=0), actor, optimizer,
+                                device, args.iterations)
+        print(f"{'cached (features from disk + IoU-Net)':<44} {cached:>8.2f} samples/s")
+    print(f"samples/s uncached {uncached:.2f} cached {cached:.2f}")
 
 
 if __name__ == "__main__":

@@ -79,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, help="torch threads per process (default: cores / local processes)")
     parser.add_argument("--keep-checkpoints", type=int, help="keep only the N newest checkpoints")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="progress bars")
+    parser.add_argument("--backbone-weights", metavar="FILE",
+                        help="ImageNet backbone state dict (default: ../shared/weights/resnet18_imagenet_conv1_layer3.pth "
+                             "when present, else torchvision's download)")
+    parser.add_argument("--feature-cache", metavar="DIR",
+                        help="folder of backbone-feature caches, for settings that cache (default: WORKSPACE/feature_cache)")
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     for key, (flag, env_var) in DATASET_ROOT_SOURCES.items():
         parser.add_argument(flag, dest=f"root_{key}", metavar="DIR", help=f"root of the {key} data set (or ${env_var})")
@@ -95,6 +100,7 @@ def options_from_args(args: argparse.Namespace) -> TrainingOptions:
         init_checkpoint=args.init_checkpoint, deterministic=args.deterministic, amp=args.amp,
         channels_last=args.channels_last, grad_clip_norm=args.grad_clip_norm, threads=args.threads,
         keep_checkpoints=args.keep_checkpoints, progress=args.progress, dataset_roots=roots,
+        backbone_weights=args.backbone_weights, feature_cache=args.feature_cache,
     )
 
 

@@ -1,11 +1,17 @@
 """Run a tracker on a benchmark and write one result file per sequence.
 
     python -m pytracking.run_tracker TRACKER PARAM --dataset NAME [--dataset-root ROOT] [--split S]
-        [--sequence S ...] [--workers N] [--results-dir DIR] [--checkpoint F] [--device D] [--overwrite]
+        [--sequence S ...] [--workers N] [--results-dir DIR] [--checkpoint F] [--model-dir DIR] [--device D]
+        [--overwrite]
 
 Writes ``DIR/TRACKER/PARAM/<seq>.txt`` (x,y,w,h per frame) and ``<seq>_time.txt``; finished sequences are
 skipped on a re-run. Failed sequences are listed in ``DIR/TRACKER/PARAM/failures.txt`` and make the exit
-status 1; bad arguments or data give a one-line error and exit status 2.
+status 1; bad arguments or data give a one-line error and exit status 2, before any results folder is made.
+
+NanoTrack v2 (OpenCV's TrackerNano) is ``opencv nanotrack``; its folder of ONNX files comes from ``--model-dir DIR``
+or the ``NANOTRACK_MODEL_DIR`` environment variable (``--model-dir`` wins), e.g.
+
+    python -m pytracking.run_tracker opencv nanotrack --model-dir DIR --dataset otb
 """
 from __future__ import annotations
 
@@ -15,7 +21,8 @@ import sys
 
 from pytracking.evaluation.datasets import list_datasets, load_dataset
 from pytracking.evaluation.runner import RunSpec, result_dir, run_dataset
-from trackers.registry import get_tracker_builder
+from trackers.opencv_baseline import NANOTRACK_BACKBONE_FILE, NANOTRACK_HEAD_FILE, NANOTRACK_MODEL_DIR_ENV
+from trackers.registry import check_tracker_arguments
 
 logger = logging.getLogger("pytracking.run_tracker")
 
@@ -23,7 +30,7 @@ logger = logging.getLogger("pytracking.run_tracker")
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pytracking.run_tracker", description=__doc__.split("\n\n")[0])
     parser.add_argument("tracker", help="tracker name, e.g. atom_ebm or opencv")
-    parser.add_argument("param", help="parameter set, e.g. default (atom_ebm) or csrt / kcf (opencv)")
+    parser.add_argument("param", help="parameter set, e.g. default (atom_ebm) or csrt / kcf / nanotrack (opencv)")
     parser.add_argument("--dataset", required=True, help=f"one of: {', '.join(list_datasets())}")
     parser.add_argument("--dataset-root", default=None, help="data-set folder (default: its env var, e.g. UAV123_ROOT)")
     parser.add_argument("--split", default=None, help="data-set split (default: the evaluation split)")
@@ -31,6 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=1, help="parallel processes over sequences (default 1)")
     parser.add_argument("--results-dir", default="results", help="results root (default ./results)")
     parser.add_argument("--checkpoint", default=None, help="network checkpoint for the tracker")
+    parser.add_argument(
+        "--model-dir", default=None, metavar="DIR",
+        help=f"model folder, only for opencv nanotrack: it must hold {NANOTRACK_BACKBONE_FILE} and {NANOTRACK_HEAD_FILE} "
+             f"(default: ${NANOTRACK_MODEL_DIR_ENV}); giving it to any other tracker is a usage error (exit 2)",
+    )
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: CUDA when available)")
     parser.add_argument("--overwrite", action="store_true", help="run finished sequences again")
     parser.add_argument("--verbose", action="store_true", help="debug logging")
@@ -43,9 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.workers < 1:
             raise ValueError(f"--workers must be >= 1, got {args.workers}")
-        get_tracker_builder(args.tracker)
+        # tracker arguments and data are checked here, before run_dataset makes the results folder
+        check_tracker_arguments(args.tracker, args.param, args.checkpoint, model_dir=args.model_dir)
         sequences = load_dataset(args.dataset, args.dataset_root, split=args.split, sequences=args.sequence)
-        spec = RunSpec(args.tracker, args.param, args.checkpoint, args.device)
+        spec = RunSpec(args.tracker, args.param, args.checkpoint, args.device, model_dir=args.model_dir)
         failures = run_dataset(spec, sequences, args.results_dir, workers=args.workers, overwrite=args.overwrite)
     except (FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"run_tracker: error: {error}", file=sys.stderr)

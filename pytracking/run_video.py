@@ -1,7 +1,7 @@
 """Track one object through a video file or an image folder.
 
     python -m pytracking.run_video PATH [--init-box X Y W H] [--checkpoint F] [--param default] [--device D]
-                                   [--save-boxes F] [--save-video F] [--show] [--tracker atom_ebm]
+                                   [--save-boxes F] [--save-video F] [--show] [--tracker atom_ebm] [--model-dir DIR]
 
 Boxes are 0-based (x, y, w, h) pixels, written one ``x,y,w,h`` line per frame (frame 0 = the initial box).
 Without ``--init-box`` the box is drawn in an OpenCV window (needs a GUI build of OpenCV and a display).
@@ -46,8 +46,10 @@ def select_box(image: np.ndarray) -> tuple[float, float, float, float]:
 def track_video(path: str | os.PathLike, *, init_box: Sequence[float] | None = None, tracker_name: str = "atom_ebm",
                 param: str = "default", checkpoint: str | None = None, device: str | None = None,
                 save_boxes_path: str | os.PathLike | None = None, save_video_path: str | os.PathLike | None = None,
-                show: bool = False) -> np.ndarray:
+                show: bool = False, model_dir: str | os.PathLike | None = None) -> np.ndarray:
     """Run a tracker over a video file / image folder and return the [N, 4] xywh boxes (one per frame).
+
+    ``model_dir`` is the model folder of trackers that load one (``--tracker opencv --param nanotrack``).
 
     Raises:
         FileNotFoundError / ValueError: unreadable source, bad box, missing checkpoint, no display.
@@ -61,7 +63,7 @@ def track_video(path: str | os.PathLike, *, init_box: Sequence[float] | None = N
         if first is None:
             raise ValueError(f"cannot read the first frame of {path}")
         box = validate_init_box(init_box, first.shape) if init_box is not None else select_box(first)
-        tracker = build_tracker(tracker_name, param=param, checkpoint=checkpoint, device=device)
+        tracker = build_tracker(tracker_name, param=param, checkpoint=checkpoint, device=device, model_dir=model_dir)
         tracker.initialize(first, box)
         boxes = [box]
         writer = None
@@ -121,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--param", default="default", help="parameter set (default: default)")
     parser.add_argument("--checkpoint", help="network checkpoint (default: $ATOM_EBM_CHECKPOINT, then the bundled model)")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when available)")
+    parser.add_argument("--model-dir", metavar="DIR",
+                        help="model folder, only for --tracker opencv --param nanotrack (default: $NANOTRACK_MODEL_DIR); "
+                             "an error for other trackers")
     parser.add_argument("--save-boxes", help="write the boxes here, one x,y,w,h line per frame")
     parser.add_argument("--save-video", help="write an annotated MP4 here")
     parser.add_argument("--show", action="store_true", help="show the tracking live (needs a GUI build of OpenCV)")
@@ -134,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         boxes = track_video(args.path, init_box=args.init_box, tracker_name=args.tracker, param=args.param,
                             checkpoint=args.checkpoint, device=args.device, save_boxes_path=args.save_boxes,
-                            save_video_path=args.save_video, show=args.show)
+                            save_video_path=args.save_video, show=args.show, model_dir=args.model_dir)
     except (FileNotFoundError, ValueError) as error:
         print(f"run_video: error: {error}", file=sys.stderr)
         return 2

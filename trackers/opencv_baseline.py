@@ -1,33 +1,125 @@
-"""OpenCV CSRT / KCF trackers behind the ``trackers.base.Tracker`` contract (a baseline needing no model)."""
+"""OpenCV trackers behind the ``trackers.base.Tracker`` contract: CSRT / KCF (no model) and NanoTrack v2 (ONNX).
+
+Kinds (the ``param`` of ``python -m pytracking.run_tracker opencv PARAM``):
+
+* ``csrt`` (also ``default``), ``kcf``: correlation-filter baselines that need no model files.
+* ``nanotrack``: NanoTrack v2, a small Siamese network run by ``cv2.TrackerNano`` (opencv-contrib). It needs a
+  model folder holding ``nanotrack_backbone_sim.onnx`` and ``nanotrack_head_sim.onnx``, given as ``model_dir``
+  (``--model-dir DIR`` on the command line) or else by the ``NANOTRACK_MODEL_DIR`` environment variable.
+
+Box formats: this module takes and returns float (x, y, w, h) boxes in 0-based pixels of an RGB image (the
+``Tracker`` contract). OpenCV wants BGR images and integer ``(x, y, w, h)`` rects, so images are converted and
+the initial box is rounded to whole pixels; OpenCV's integer output rects are returned as floats.
+"""
 from __future__ import annotations
 
 import math
+import os
 import time
-from typing import Sequence
+from pathlib import Path
+from typing import Callable, Sequence
 
 import cv2
 import numpy as np
 
 from trackers.base import Tracker, TrackerOutput, validate_image, validate_init_box
 
+#: Kinds that need no model, with the name of their OpenCV factory (in ``cv2`` or ``cv2.legacy``).
 _FACTORIES = {"csrt": "TrackerCSRT_create", "kcf": "TrackerKCF_create"}
+
+NANOTRACK = "nanotrack"
+#: File names of the NanoTrack v2 ONNX pair inside the model folder.
+NANOTRACK_BACKBONE_FILE = "nanotrack_backbone_sim.onnx"
+NANOTRACK_HEAD_FILE = "nanotrack_head_sim.onnx"
+#: Environment variable naming the model folder when no ``model_dir`` is given.
+NANOTRACK_MODEL_DIR_ENV = "NANOTRACK_MODEL_DIR"
+
+#: All kinds accepted by ``build_tracker`` (``default`` is an alias of ``csrt``).
+KINDS = (*_FACTORIES, NANOTRACK)
+
+
+def _model_dir_error(problem: str) -> str:
+    """One-line message: what is wrong, which files are expected, and how to give the folder."""
+    return (f"NanoTrack needs a model folder holding {NANOTRACK_BACKBONE_FILE} and {NANOTRACK_HEAD_FILE}: {problem}; "
+            f"pass --model-dir DIR (model_dir=DIR) or set {NANOTRACK_MODEL_DIR_ENV}=DIR")
+
+
+def nanotrack_model_files(model_dir: str | os.PathLike | None = None) -> tuple[Path, Path]:
+    """Paths of the (backbone, head) ONNX files in ``model_dir``, else in ``$NANOTRACK_MODEL_DIR``.
+
+    Raises:
+        ValueError: no folder given, or the path is not a folder.
+        FileNotFoundError: the folder or one of the two files does not exist.
+    """
+    source = "--model-dir"
+    if model_dir is None or str(model_dir) == "":
+        model_dir = os.environ.get(NANOTRACK_MODEL_DIR_ENV) or None
+        source = NANOTRACK_MODEL_DIR_ENV
+    if model_dir is None:
+        raise ValueError(_model_dir_error(f"no folder given (neither model_dir nor {NANOTRACK_MODEL_DIR_ENV} is set)"))
+    folder = Path(model_dir).expanduser()
+    if not folder.exists():
+        raise FileNotFoundError(_model_dir_error(f"folder {folder} (from {source}) does not exist"))
+    if not folder.is_dir():
+        raise ValueError(_model_dir_error(f"{folder} (from {source}) is not a folder"))
+    backbone, head = folder / NANOTRACK_BACKBONE_FILE, folder / NANOTRACK_HEAD_FILE
+    missing = [path.name for path in (backbone, head) if not path.is_file()]
+    if missing:
+        raise FileNotFoundError(_model_dir_error(f"{' and '.join(missing)} missing in folder {folder} (from {source})"))
+    return backbone, head
+
+
+def _nanotrack_factory(model_dir: str | os.PathLike | None) -> Callable[[], object]:
+    """A zero-argument factory of ``cv2.TrackerNano`` objects; loads the networks once to fail early on bad files."""
+    if not hasattr(cv2, "TrackerNano_create"):
+        raise RuntimeError("this OpenCV build has no TrackerNano (install opencv-contrib-python-headless >= 4.7)")
+    backbone, head = nanotrack_model_files(model_dir)
+
+    def create() -> object:
+        params = cv2.TrackerNano_Params()
+        params.backbone = str(backbone)
+        params.neckhead = str(head)
+        return cv2.TrackerNano_create(params)
+
+    try:
+        create()
+    except cv2.error as error:  # e.g. a truncated or non-ONNX file: a user error, reported on one line
+        detail = " ".join(str(error).split())
+        raise ValueError(f"cannot load the NanoTrack model from {backbone.parent}: {detail}") from None
+    return create
+
+
+def _model_free_factory(kind: str) -> Callable[[], object]:
+    name = _FACTORIES[kind]
+    factory = getattr(cv2, name, None) or getattr(getattr(cv2, "legacy", None), name, None)
+    if factory is None:
+        raise RuntimeError(f"this OpenCV build has no {name} (install opencv-contrib-python-headless)")
+    return factory
 
 
 class OpenCVTracker(Tracker):
-    """Wraps ``cv2.TrackerCSRT`` or ``cv2.TrackerKCF``.
+    """Wraps ``cv2.TrackerCSRT``, ``cv2.TrackerKCF`` or ``cv2.TrackerNano`` (kind ``nanotrack``).
 
-    OpenCV wants BGR images and integer boxes; this class takes RGB images and float (x, y, w, h) boxes.
-    ``score`` is 1.0 when OpenCV reports success and 0.0 otherwise, in which case the last box is kept.
+    Takes RGB images and float 0-based (x, y, w, h) boxes; OpenCV gets BGR images and integer rects.
+    ``score``: for ``nanotrack``, ``TrackerNano.getTrackingScore()`` (the network's confidence in [0, 1]);
+    for CSRT / KCF, 1.0 when OpenCV reports success. When OpenCV reports failure (or an unusable box) the last
+    box is kept and the score is 0.0.
+
+    Args:
+        kind: ``csrt``, ``kcf`` or ``nanotrack``.
+        model_dir: NanoTrack model folder (default ``$NANOTRACK_MODEL_DIR``); must be None for CSRT / KCF.
     """
 
-    def __init__(self, kind: str = "csrt"):
-        if kind not in _FACTORIES:
-            raise ValueError(f"unknown OpenCV tracker '{kind}'; valid: {', '.join(_FACTORIES)}")
-        factory = getattr(cv2, _FACTORIES[kind], None) or getattr(getattr(cv2, "legacy", None), _FACTORIES[kind], None)
-        if factory is None:
-            raise RuntimeError(f"this OpenCV build has no {_FACTORIES[kind]} (install opencv-contrib-python-headless)")
+    def __init__(self, kind: str = "csrt", model_dir: str | os.PathLike | None = None):
+        if kind not in KINDS:
+            raise ValueError(f"unknown OpenCV tracker '{kind}'; valid: {', '.join(KINDS)}")
+        if kind == NANOTRACK:
+            self._factory = _nanotrack_factory(model_dir)
+        else:
+            if model_dir is not None:
+                raise ValueError(f"the opencv {kind} tracker takes no model folder (--model-dir is for {NANOTRACK})")
+            self._factory = _model_free_factory(kind)
         self.kind = kind
-        self._factory = factory
         self._tracker = None
         self._box: tuple[float, float, float, float] | None = None
 
@@ -42,7 +134,7 @@ class OpenCVTracker(Tracker):
         self._box = box
 
     def track(self, image: np.ndarray) -> TrackerOutput:
-        """Track in the next RGB ``image``; returns the float box and 1.0 / 0.0 success score."""
+        """Track in the next RGB ``image``; returns the float box and its score (see the class docstring)."""
         if self._tracker is None:
             raise RuntimeError("track() called before initialize()")
         validate_image(image)
@@ -52,14 +144,31 @@ class OpenCVTracker(Tracker):
         box = tuple(float(v) for v in rect)
         if ok and len(box) == 4 and all(math.isfinite(v) for v in box) and box[2] > 0 and box[3] > 0:
             self._box = box  # type: ignore[assignment]
-            score = 1.0
+            get_score = getattr(self._tracker, "getTrackingScore", None)
+            score = float(get_score()) if get_score is not None else 1.0
         else:
             score = 0.0
         return TrackerOutput(box=self._box, score=score, timings={"opencv": elapsed})
 
 
-def build_tracker(*, param: str = "csrt", checkpoint: str | None = None, device: str | None = None) -> OpenCVTracker:
-    """Registry builder: ``param`` is ``"csrt"`` (also ``"default"``) or ``"kcf"``; ``device`` is not used."""
+def check_arguments(*, param: str = "csrt", checkpoint: str | None = None,
+                    model_dir: str | os.PathLike | None = None) -> None:
+    """Cheap up-front check of ``build_tracker``'s arguments, so that a command fails before it writes anything.
+
+    For ``nanotrack`` this resolves the model folder and loads the two networks once (a few milliseconds).
+    Raises ``ValueError`` / ``FileNotFoundError`` with a one-line message, like ``build_tracker``.
+    """
+    build_tracker(param=param, checkpoint=checkpoint, model_dir=model_dir)
+
+
+def build_tracker(*, param: str = "csrt", checkpoint: str | None = None, device: str | None = None,
+                  model_dir: str | os.PathLike | None = None) -> OpenCVTracker:
+    """Registry builder: ``param`` is ``csrt`` (also ``default``), ``kcf`` or ``nanotrack``.
+
+    ``model_dir`` is the NanoTrack model folder (default ``$NANOTRACK_MODEL_DIR``) and an error for the other
+    kinds; ``checkpoint`` must be None; ``device`` is not used (OpenCV runs on the CPU).
+    """
     if checkpoint is not None:
-        raise ValueError("the opencv tracker takes no checkpoint")
-    return OpenCVTracker("csrt" if param == "default" else param)
+        hint = " (NanoTrack loads its model folder: use --model-dir DIR)" if param == NANOTRACK else ""
+        raise ValueError(f"the opencv tracker takes no checkpoint{hint}")
+    return OpenCVTracker("csrt" if param == "default" else param, model_dir=model_dir)

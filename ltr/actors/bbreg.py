@@ -17,7 +17,7 @@ class AtomEBMActor(BaseActor):
     """
 
     loss_name = "Loss/bb_ce"
-    required_keys = ("train_images", "test_images", "train_boxes", "test_proposals", "proposal_density")
+    required_keys = ("train_boxes", "test_proposals", "proposal_density")
 
     def __call__(self, batch: Mapping[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
         self.check_batch(batch)
@@ -34,7 +34,7 @@ class AtomIoUActor(BaseActor):
     """
 
     loss_name = "Loss/iou"
-    required_keys = ("train_images", "test_images", "train_boxes", "test_proposals", "proposal_iou")
+    required_keys = ("train_boxes", "test_proposals", "proposal_iou")
 
     def __call__(self, batch: Mapping[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
         self.check_batch(batch)
@@ -51,7 +51,7 @@ class AtomKLActor(BaseActor):
     """
 
     loss_name = "Loss/bb_kl"
-    required_keys = ("train_images", "test_images", "train_boxes", "test_proposals", "proposal_density", "gt_density")
+    required_keys = ("train_boxes", "test_proposals", "proposal_density", "gt_density")
 
     def __call__(self, batch: Mapping[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
         self.check_batch(batch)

@@ -27,7 +27,7 @@ __all__ = ["load_network", "resolve_checkpoint_path", "load_legacy_checkpoint", 
 
 logger = logging.getLogger(__name__)
 
-#: keys a checkpoint may leave out: unused backbone stages (our shipped model drops them) and BN counters
+#: keys a checkpoint may hold or leave out: backbone stages after layer3, which ATOM never runs and we do not build
 OPTIONAL_KEY_PREFIXES = ("feature_extractor.layer4.", "feature_extractor.fc.")
 OPTIONAL_KEY_SUFFIXES = (".num_batches_tracked",)
 
@@ -107,12 +107,14 @@ def _legacy_head_kwargs(kwds: Any) -> dict[str, Any]:
 def load_state_dict_into(net: torch.nn.Module, state_dict: Mapping[str, Any], source: str = "state dict") -> None:
     """Strictly load ``state_dict`` into ``net``, casting floating tensors to the parameters' dtype.
 
-    Keys under ``OPTIONAL_KEY_PREFIXES`` and BN ``num_batches_tracked`` counters may be missing; any other
+    Keys under ``OPTIONAL_KEY_PREFIXES`` (stages we do not build) are skipped and BN ``num_batches_tracked`` counters may be missing; any other
     missing or unexpected key, non-tensor value or shape mismatch raises ``ValueError`` naming ``source``.
     """
     own = net.state_dict()
     converted: dict[str, torch.Tensor] = {}
     for key, value in state_dict.items():
+        if key not in own and key.startswith(OPTIONAL_KEY_PREFIXES):
+            continue  # a stage our backbone does not build (official checkpoints store layer4 / fc)
         if not isinstance(value, torch.Tensor):
             raise ValueError(f"{source}: entry '{key}' is a {type(value).__name__}, not a tensor")
         if key in own and value.is_floating_point() and own[key].is_floating_point():

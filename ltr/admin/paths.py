@@ -24,6 +24,9 @@ DATASET_ROOT_SOURCES: dict[str, tuple[str, str]] = {
 # The repository's sibling folder ``../shared/data`` holds small real sequences (see its README).
 DEFAULT_LOCAL_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
+# torchvision's ImageNet ResNet-18, conv1 .. layer3, as a local state-dict file (``../shared/weights``, see its README).
+DEFAULT_BACKBONE_WEIGHTS = DEFAULT_LOCAL_DATA.parent / "weights" / "resnet18_imagenet_conv1_layer3.pth"
+
 
 def resolve_workspace(cli_value: str | os.PathLike | None = None) -> Path:
     """The training workspace: ``cli_value``, else ``$LTR_WORKSPACE``, else ``./workspace``."""

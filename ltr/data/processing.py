@@ -129,7 +129,7 @@ class ATOMProcessing:
             brightness = rng.uniform(1.0 - self.brightness_jitter, 1.0 + self.brightness_jitter)
             output[f"{frame}_images"] = self._normalise(crop, brightness)
             output[f"{frame}_boxes"] = torch.tensor(box, dtype=torch.float32)
-        output.update(self._proposals(output["test_boxes"], generator))
+        output.update(self.proposals_for(output["test_boxes"], generator))
         return output
 
     def _normalise(self, crop: np.ndarray, brightness: float) -> torch.Tensor:
@@ -144,7 +144,8 @@ class ATOMProcessing:
             cv2.LUT(plane, tables[channel].reshape(256, 1), dst=image[channel])
         return torch.from_numpy(image)
 
-    def _proposals(self, gt_box: torch.Tensor, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    def proposals_for(self, gt_box: torch.Tensor, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """The proposal keys of this mode (module docstring) for the [4] xywh ground-truth ``gt_box`` of a test crop."""
         proposals, density = sample_box_gmm(gt_box, self.proposal_sigmas, self.num_proposals, generator)
         if self.mode == "iou":
             return {"test_proposals": proposals, "proposal_iou": box_iou_xywh(proposals, gt_box.expand_as(proposals))}

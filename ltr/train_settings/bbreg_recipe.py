@@ -8,6 +8,12 @@ Each settings module in ``ltr/train_settings/bbreg/`` defines a recipe and calls
   drifted statistics; we do not. With ``--train-backbone`` the backbone stages that feed the IoU-Net
   (conv1 .. layer3 for ResNet-18) are fine-tuned with their own learning rate and their BatchNorm trains;
   the unused layer4/fc stay frozen.
+* With ``feature_cache_pairs`` set, the frozen backbone runs once over that many processed pairs and their
+  layer2/layer3 features are cached on disk (``ltr.data.feature_cache``); training then reads the cache and
+  draws fresh proposals each epoch. An epoch is one pass over the cached pairs unless ``--samples-per-epoch``
+  says otherwise.
+* An ImageNet backbone comes from ``--backbone-weights FILE``, else the shared local file when present
+  (``ltr.admin.paths.DEFAULT_BACKBONE_WEIGHTS``), else torchvision's download.
 * ``--batch-size`` and ``--samples-per-epoch`` count all processes together, so an epoch is the same data
   whatever the number of GPUs; each of N processes gets batch_size / N samples per step.
 """
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -23,11 +30,13 @@ from torch import nn
 
 from ltr.actors import build_actor
 from ltr.admin.loading import load_network, load_state_dict_into
-from ltr.admin.paths import checkpoint_dir, log_dir
+from ltr.admin.paths import DEFAULT_BACKBONE_WEIGHTS, checkpoint_dir, log_dir
+from ltr.data.feature_cache import CachedPairDataset, build_feature_cache
 from ltr.data.loader import build_loader
 from ltr.data.processing import ATOMProcessing
 from ltr.data.sampler import ATOMSampler
 from ltr.dataset.base import TrainingDataset
+from ltr.models.backbone.resnet import state_dict_sha256
 from ltr.models.registry import build_model
 from ltr.train_settings.options import TrainingOptions
 from ltr.trainers.distributed import DistributedContext, destroy_distributed, init_distributed, wrap_model
@@ -67,6 +76,10 @@ class BBRegRecipe:
         backbone_lr: Adam learning rate of the backbone with ``--train-backbone``.
         lr_step: StepLR step in epochs.
         lr_gamma: StepLR factor.
+        flip_prob: probability that a pair's two crops are mirrored horizontally.
+        feature_cache_pairs: cache the backbone features of this many training pairs (None: no cache, every
+            sample runs the backbone); needs a frozen backbone.
+        val_feature_cache_pairs: validation pairs to cache when ``feature_cache_pairs`` is set.
         channels_last_cuda: channels-last memory format on CUDA unless the options say otherwise
             (it is off on CPU by default).
     """
@@ -91,6 +104,9 @@ class BBRegRecipe:
     backbone_lr: float = 1e-4
     lr_step: int = 15
     lr_gamma: float = 0.2
+    flip_prob: float = 0.0
+    feature_cache_pairs: int | None = None
+    val_feature_cache_pairs: int = 256
     channels_last_cuda: bool = True
 
     def to_json(self) -> dict[str, Any]:
@@ -142,6 +158,7 @@ def build_processing(recipe: BBRegRecipe) -> ATOMProcessing:
         proposal_sigmas=recipe.proposal_sigmas,
         num_proposals=recipe.num_proposals,
         gt_sigma=recipe.gt_sigma if recipe.objective == "kl" else (0.0, 0.0),
+        flip_prob=recipe.flip_prob,
     )
 
 
@@ -187,27 +204,38 @@ def _run(options: TrainingOptions, recipe: BBRegRecipe, context: DistributedCont
     if list_checkpoints(checkpoints, "ATOMnet") and not options.resume:
         raise ValueError(f"checkpoints already exist in {checkpoints}; pass --resume to continue or use another --workspace")
 
+    if recipe.feature_cache_pairs and options.train_backbone:
+        raise ValueError(f"{options.settings_name} caches frozen-backbone features; it cannot --train-backbone")
+    constructor = {"name": recipe.net_name, "kwargs": {"backbone_pretrained": False}}
+    net = build_network(recipe, options)
     processing = build_processing(recipe)
-    train_sampler = ATOMSampler(*_unzip(recipe.train_datasets(options)), samples_per_epoch=samples_per_epoch,
+    cached = recipe.feature_cache_pairs is not None
+    train_sampler = ATOMSampler(*_unzip(recipe.train_datasets(options)),
+                                samples_per_epoch=recipe.feature_cache_pairs if cached else samples_per_epoch,
                                 max_gap=recipe.max_gap, processing=processing, seed=options.seed)
     check_usable(train_sampler)
-    loader = build_loader(train_sampler, batch_size=batch_size, workers=workers, seed=options.seed,
-                          distributed=context.distributed)
-    val_loader = None
+    val_sampler = None
     if recipe.val_datasets is not None:
-        global_batch = batch_size * context.world_size
-        val_batches = max(1, min(recipe.val_samples, samples_per_epoch // 8) // global_batch)
-        val_samples = val_batches * global_batch
-        val_sampler = ATOMSampler(*_unzip(recipe.val_datasets(options)), samples_per_epoch=val_samples,
+        val_sampler = ATOMSampler(*_unzip(recipe.val_datasets(options)),
+                                  samples_per_epoch=recipe.val_feature_cache_pairs if cached else samples_per_epoch,
                                   max_gap=recipe.max_gap, processing=processing, seed=options.seed + 1_000_003)
         check_usable(val_sampler)
-        val_loader = build_loader(val_sampler, batch_size=batch_size, workers=workers, seed=options.seed + 1,
+    train_set, val_set = train_sampler, val_sampler
+    if cached:
+        train_set, val_set = cached_datasets(recipe, options, net, train_sampler, val_sampler, context, workers)
+        samples_per_epoch = options.samples_per_epoch or len(train_set.cache)
+        train_set.samples_per_epoch = samples_per_epoch
+    loader = build_loader(train_set, batch_size=batch_size, workers=workers, seed=options.seed,
+                          distributed=context.distributed)
+    val_loader = None
+    if val_set is not None:
+        global_batch = batch_size * context.world_size
+        val_limit = len(val_set.cache) if cached else min(recipe.val_samples, samples_per_epoch // 8)
+        val_batches = max(1, val_limit // global_batch)
+        val_set.samples_per_epoch = val_batches * global_batch
+        val_loader = build_loader(val_set, batch_size=batch_size, workers=workers, seed=options.seed + 1,
                                   distributed=context.distributed)
 
-    constructor = {"name": recipe.net_name, "kwargs": {"backbone_pretrained": False}}
-    net = build_model(recipe.net_name, backbone_pretrained=recipe.backbone_pretrained and options.init_checkpoint is None)
-    if options.init_checkpoint:
-        load_state_dict_into(net, load_network(options.init_checkpoint).state_dict(), source=options.init_checkpoint)
     head_parameters, backbone_parameters = configure_trainable(net, options.train_backbone)
     net = net.to(context.device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
     actor = build_actor(recipe.objective, wrap_model(net, context), train_backbone=options.train_backbone)
@@ -232,6 +260,51 @@ def _run(options: TrainingOptions, recipe: BBRegRecipe, context: DistributedCont
                 "backbone %s", options.settings_name, recipe.objective, epochs, samples_per_epoch, batch_size,
                 context.world_size, context.device, "trained" if options.train_backbone else "frozen (eval-mode BN)")
     return trainer.train()
+
+
+def backbone_weights_file(recipe: BBRegRecipe, options: TrainingOptions) -> str | None:
+    """The local ImageNet weights file to load: ``--backbone-weights``, else the shared file when present, else None
+    (torchvision's download). None also for a randomly initialised backbone or when starting from a checkpoint."""
+    if not recipe.backbone_pretrained or options.init_checkpoint is not None:
+        return None
+    if options.backbone_weights is not None:
+        return options.backbone_weights
+    return str(DEFAULT_BACKBONE_WEIGHTS) if DEFAULT_BACKBONE_WEIGHTS.is_file() else None
+
+
+def build_network(recipe: BBRegRecipe, options: TrainingOptions) -> nn.Module:
+    """The recipe's network with its backbone: ImageNet (file or download), random, or ``--init-checkpoint``."""
+    weights = backbone_weights_file(recipe, options)
+    download = recipe.backbone_pretrained and weights is None and options.init_checkpoint is None
+    net = build_model(recipe.net_name, backbone_pretrained=download, backbone_weights=weights)
+    if options.init_checkpoint:
+        load_state_dict_into(net, load_network(options.init_checkpoint).state_dict(), source=options.init_checkpoint)
+    return net
+
+
+def cached_datasets(recipe: BBRegRecipe, options: TrainingOptions, net: nn.Module, train_sampler: ATOMSampler,
+                    val_sampler: ATOMSampler | None, context: DistributedContext,
+                    workers: int) -> tuple[CachedPairDataset, CachedPairDataset | None]:
+    """Build (rank 0; the others wait) or open the feature caches, and wrap them as training / validation sets."""
+    root = Path(options.feature_cache) if options.feature_cache else Path(options.workspace) / "feature_cache"
+    backbone = net.feature_extractor.to(context.device).eval()
+    digest = state_dict_sha256(backbone)
+    jobs = [("train", train_sampler, recipe.feature_cache_pairs)]
+    if val_sampler is not None:
+        jobs.append(("val", val_sampler, recipe.val_feature_cache_pairs))
+    caches = {}
+    for turn in (0, 1):  # rank 0 builds, then every other rank opens the finished caches
+        if (context.rank == 0) == (turn == 0):
+            for split, sampler, pairs in jobs:
+                caches[split] = build_feature_cache(root, split, sampler, backbone, digest, pairs,
+                                                    layers=tuple(net.iou_layers), workers=workers,
+                                                    progress=options.progress and context.rank == 0)
+        if context.distributed:
+            torch.distributed.barrier()
+    processing = train_sampler.processing
+    train = CachedPairDataset(caches["train"], processing, seed=options.seed)
+    val = CachedPairDataset(caches["val"], processing, seed=options.seed + 1_000_003) if "val" in caches else None
+    return train, val
 
 
 def check_usable(sampler: ATOMSampler) -> None:

@@ -11,10 +11,12 @@ from ltr.dataset.coco import COCODataset
 from ltr.dataset.got10k import got10k
 from ltr.dataset.lasot import lasot
 from ltr.dataset.sequences import SequenceListDataset
+from ltr.dataset.stills import StillImageDataset
 from ltr.dataset.synthetic import SyntheticDataset, SyntheticParams
 from ltr.dataset.trackingnet import trackingnet
 from ltr.train_settings.options import TrainingOptions
 from pytracking.evaluation.datasets import load_dataset
+from pytracking.evaluation.datasets.otb import load_video_folders
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +59,53 @@ def local_sequences(options: TrainingOptions) -> TrainingDataset | None:
             raise ValueError(f"sequence {name} is held out for evaluation and must not be used for training")
         sequences.extend(load_dataset(loader, root=root / folder, sequences=[name]))
     return SequenceListDataset("local", sequences)
+
+
+#: sets of ``<local data root>/train/sequences`` -> box origin of their ground truth (VOT sets are 0-based)
+REAL_TRAINING_SETS: dict[str, int] = {
+    "OTB100": 1, "UAV123_10fps": 1, "UAVDT": 1, "DTB70": 1, "OTB_misc": 1, "VOT2015": 0, "VOT_LT": 0,
+}
+#: still images of ``<local data root>/train/stills``
+REAL_TRAINING_STILLS = "coco128"
+#: sampling weights of the real training data: video pairs and still-image pairs
+REAL_VIDEO_WEIGHT, REAL_STILLS_WEIGHT = 0.75, 0.25
+
+
+def _local_root(options: TrainingOptions) -> Path:
+    return resolve_dataset_root("local", options.dataset_roots.get("local"))
+
+
+def real_training(options: TrainingOptions) -> DatasetList:
+    """The real training data of the local data root: 48 video sequences and the COCO stills (one box each).
+
+    ``<root>/train/sequences/<set>/<seq>/img`` + ``groundtruth.txt`` (box origin per ``REAL_TRAINING_SETS``) and
+    ``<root>/train/stills/coco128``. None of them is an evaluation sequence (``HELD_OUT_SEQUENCES``).
+
+    Raises:
+        FileNotFoundError: the local data root or its ``train`` folder is missing.
+    """
+    train_root = _local_root(options) / "train"
+    sequences = []
+    for name, box_origin in REAL_TRAINING_SETS.items():
+        sequences.extend(load_video_folders(name, train_root / "sequences" / name, None, box_origin=box_origin))
+    clash = sorted({sequence.name for sequence in sequences} & HELD_OUT_SEQUENCES)
+    if clash:
+        raise ValueError(f"held-out evaluation sequences {clash} found among the training sequences of {train_root}")
+    stills = StillImageDataset(train_root / "stills" / REAL_TRAINING_STILLS, name=REAL_TRAINING_STILLS)
+    return [(SequenceListDataset("real_video", sequences), REAL_VIDEO_WEIGHT), (stills, REAL_STILLS_WEIGHT)]
+
+
+def real_validation(options: TrainingOptions) -> DatasetList:
+    """Crossing (OTB) and wakeboard7 (UAV123@10fps): real video that ``real_training`` never uses.
+
+    Raises:
+        FileNotFoundError: the local data root is missing.
+    """
+    root = _local_root(options)
+    sequences = []
+    for loader, folder, name in LOCAL_TRAINING_SEQUENCES:
+        sequences.extend(load_dataset(loader, root=root / folder, sequences=[name]))
+    return [(SequenceListDataset("real_validation", sequences), 1.0)]
 
 
 def synthetic_training(options: TrainingOptions) -> TrainingDataset:

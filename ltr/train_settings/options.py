@@ -35,6 +35,9 @@ class TrainingOptions:
         keep_checkpoints: keep only this many newest checkpoints; None keeps all.
         progress: show tqdm progress bars.
         dataset_roots: data-set key -> root folder given on the command line (``lasot``, ``got10k``, ...).
+        backbone_weights: local ImageNet backbone state-dict file; None = the shared file when present, else
+            torchvision's download (settings with an ImageNet backbone only).
+        feature_cache: folder of backbone-feature caches (settings that cache); None = ``<workspace>/feature_cache``.
     """
 
     module: str
@@ -57,6 +60,8 @@ class TrainingOptions:
     keep_checkpoints: int | None = None
     progress: bool = True
     dataset_roots: dict[str, str] = field(default_factory=dict)
+    backbone_weights: str | None = None
+    feature_cache: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("epochs", "samples_per_epoch", "batch_size", "threads", "keep_checkpoints"):

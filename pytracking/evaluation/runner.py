@@ -134,13 +134,21 @@ def seed_everything(sequence_name: str, base_seed: int = 0) -> None:
 
 @dataclass(frozen=True)
 class RunSpec:
-    """What to build in each worker: ``trackers.registry.build_tracker(tracker_name, param, checkpoint, device)``."""
+    """What to build in each worker: ``trackers.registry.build_tracker(tracker_name, param, checkpoint, device,
+    model_dir=model_dir)``."""
 
     tracker_name: str
     param: str
     checkpoint: str | None = None
     device: str | None = None
     seed: int = 0  #: base seed: each sequence runs after ``seed_everything(sequence.name, seed)``
+    model_dir: str | None = None  #: model folder for trackers that load one (opencv nanotrack); None = not passed
+
+    def build(self) -> Tracker:
+        """Build the tracker described by this spec (in the calling process)."""
+        from trackers.registry import build_tracker
+
+        return build_tracker(self.tracker_name, self.param, self.checkpoint, self.device, model_dir=self.model_dir)
 
 
 def _run_and_save(tracker: Tracker, sequence: Sequence, out_dir: Path, progress: bool, seed: int) -> str | None:
@@ -160,12 +168,10 @@ _WORKER: dict[str, object] = {}
 
 def _init_worker(spec: RunSpec, out_dir: Path, log_level: int, threads: int) -> None:
     logging.basicConfig(level=log_level, format="%(levelname)s %(name)s: %(message)s")
-    from trackers.registry import build_tracker
-
     _WORKER["out_dir"] = out_dir
     _WORKER["seed"] = spec.seed
     try:
-        _WORKER["tracker"] = build_tracker(spec.tracker_name, spec.param, spec.checkpoint, spec.device)
+        _WORKER["tracker"] = spec.build()
     except Exception as error:  # reported per sequence; raising here would make the pool respawn forever
         logging.getLogger(__name__).exception("building tracker %s/%s failed", spec.tracker_name, spec.param)
         _WORKER["build_error"] = f"building the tracker failed: {type(error).__name__}: {error}"
@@ -212,9 +218,7 @@ def run_dataset(
     failures: dict[str, str] = {}
     bar = tqdm(total=len(todo), desc=f"{spec.tracker_name}/{spec.param}", unit="seq")
     if todo and workers <= 1:
-        from trackers.registry import build_tracker
-
-        tracker = build_tracker(spec.tracker_name, spec.param, spec.checkpoint, spec.device)
+        tracker = spec.build()
         for sequence in todo:
             error = _run_and_save(tracker, sequence, out_dir, progress=True, seed=spec.seed)
             if error is not None:

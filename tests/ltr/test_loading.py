@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import torchvision
 
 from ltr.admin.checkpoint import load_checkpoint, save_checkpoint
 from ltr.admin.loading import load_legacy_checkpoint, load_network
@@ -21,12 +22,17 @@ def reference_state() -> dict[str, torch.Tensor]:
     for module in net.modules():
         if isinstance(module, torch.nn.BatchNorm2d):
             module.running_mean.uniform_(-1, 1)
-    return {k: v.clone() for k, v in net.state_dict().items()}
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+    # like a pytracking checkpoint: the backbone's unused layer4 / fc are stored too
+    full = torchvision.models.resnet18(weights=None).state_dict()
+    state.update({f"feature_extractor.{k}": v for k, v in full.items() if k.startswith(("layer4.", "fc."))})
+    return state
 
 
 def assert_weights_equal(net: torch.nn.Module, state: dict[str, torch.Tensor], atol: float = 0.0) -> None:
     loaded = net.state_dict()
-    for key, value in state.items():
+    assert all(key.startswith(("feature_extractor.layer4.", "feature_extractor.fc.")) for key in set(state) - set(loaded))
+    for key, value in ((k, v) for k, v in state.items() if k in loaded):
         torch.testing.assert_close(loaded[key].float(), value.float(), rtol=0, atol=atol, msg=key)
 
 

@@ -1,6 +1,7 @@
 """ATOMnet: ResNet feature extractor + AtomIoUNet box regressor, and its registered builders."""
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from typing import Sequence
 
@@ -40,26 +41,36 @@ class ATOMnet(nn.Module):
                 parameter.requires_grad_(False)
 
     def forward(
-        self, train_images: torch.Tensor, test_images: torch.Tensor, train_boxes: torch.Tensor, test_proposals: torch.Tensor
+        self,
+        train_images: torch.Tensor | list[torch.Tensor],
+        test_images: torch.Tensor | list[torch.Tensor],
+        train_boxes: torch.Tensor,
+        test_proposals: torch.Tensor,
     ) -> torch.Tensor:
         """Scores of test proposals, modulated by the train (reference) frame.
 
         Args:
-            train_images: [B, 3, 288, 288] ImageNet-normalised reference crops.
-            test_images: [B, 3, 288, 288] test crops.
+            train_images: [B, 3, 288, 288] ImageNet-normalised reference crops, or their backbone features
+                (a list with one map per ``iou_layers`` entry, e.g. from a feature cache).
+            test_images: [B, 3, 288, 288] test crops, or their backbone features.
             train_boxes: [B, 4] target boxes in the reference crops, xywh crop px.
             test_proposals: [B, P, 4] proposals in the test crops, xywh crop px.
 
         Returns:
             [B, P] scores.
         """
-        if train_images.shape != test_images.shape:
-            raise ValueError(f"train_images {tuple(train_images.shape)} and test_images {tuple(test_images.shape)} differ in shape")
-        ref_feats = self.extract_backbone_features(train_images)
-        test_feats = self.extract_backbone_features(test_images)
-        return self.bb_regressor(
-            [ref_feats[name] for name in self.iou_layers], [test_feats[name] for name in self.iou_layers], train_boxes, test_proposals
-        )
+        ref_feats, test_feats = (self._iou_inputs(images, name) for images, name in ((train_images, "train"), (test_images, "test")))
+        return self.bb_regressor(ref_feats, test_feats, train_boxes, test_proposals)
+
+    def _iou_inputs(self, images: torch.Tensor | list[torch.Tensor], name: str) -> list[torch.Tensor]:
+        if isinstance(images, (list, tuple)):
+            if len(images) != len(self.iou_layers):
+                raise ValueError(f"{name} features must be {len(self.iou_layers)} maps ({self.iou_layers}), got {len(images)}")
+            return list(images)
+        if images.dim() != 4 or images.shape[1] != 3:
+            raise ValueError(f"{name}_images must be [B, 3, H, W], got {tuple(images.shape)}")
+        features = self.extract_backbone_features(images)
+        return [features[layer] for layer in self.iou_layers]
 
     def extract_backbone_features(self, images: torch.Tensor, layers: Sequence[str] | None = None) -> "OrderedDict[str, torch.Tensor]":
         """[B, 3, H, W] normalised images -> OrderedDict layer name -> feature map (default: ``iou_layers``)."""
@@ -73,17 +84,23 @@ def _atom(backbone: ResNetBackbone, input_dim: tuple[int, int], iou_input_dim: t
 
 @register_model()
 def atom_resnet18(
-    *, backbone_pretrained: bool = False, iou_input_dim: Sequence[int] = (256, 256), iou_inter_dim: Sequence[int] = (256, 256)
+    *, backbone_pretrained: bool = False, backbone_weights: str | os.PathLike | None = None,
+    iou_input_dim: Sequence[int] = (256, 256), iou_inter_dim: Sequence[int] = (256, 256)
 ) -> ATOMnet:
-    """ATOM with a ResNet-18 backbone; ``backbone_pretrained`` loads torchvision ImageNet weights (download)."""
-    backbone = resnet18(output_layers=("layer2", "layer3"), pretrained=backbone_pretrained)
+    """ATOM with a ResNet-18 backbone ending at layer3.
+
+    ``backbone_pretrained`` loads torchvision's ImageNet weights (download); ``backbone_weights`` loads them from a
+    local state-dict file instead (e.g. ``../shared/weights/resnet18_imagenet_conv1_layer3.pth``).
+    """
+    backbone = resnet18(output_layers=("layer2", "layer3"), pretrained=backbone_pretrained, weights=backbone_weights)
     return _atom(backbone, (128, 256), tuple(iou_input_dim), tuple(iou_inter_dim))
 
 
 @register_model()
 def atom_resnet50(
-    *, backbone_pretrained: bool = False, iou_input_dim: Sequence[int] = (256, 256), iou_inter_dim: Sequence[int] = (256, 256)
+    *, backbone_pretrained: bool = False, backbone_weights: str | os.PathLike | None = None,
+    iou_input_dim: Sequence[int] = (256, 256), iou_inter_dim: Sequence[int] = (256, 256)
 ) -> ATOMnet:
-    """ATOM with a ResNet-50 backbone (layer2: 512 ch, layer3: 1024 ch)."""
-    backbone = resnet50(output_layers=("layer2", "layer3"), pretrained=backbone_pretrained)
+    """ATOM with a ResNet-50 backbone (layer2: 512 ch, layer3: 1024 ch); weights as in :func:`atom_resnet18`."""
+    backbone = resnet50(output_layers=("layer2", "layer3"), pretrained=backbone_pretrained, weights=backbone_weights)
     return _atom(backbone, (512, 1024), tuple(iou_input_dim), tuple(iou_inter_dim))
