@@ -2,7 +2,7 @@
 
     python benchmarks/study_refinement.py --ebm-checkpoint F --iou-checkpoint G [--default-checkpoint H]
         [--out study_output] [--data-root ../shared/data] [--device cpu] [--seeds 3] [--workers 1]
-        [--variants LABEL ...]
+        [--variants LABEL ...] [--nanotrack-dir DIR]
 
 Variants (every one through the project's runner and analysis, pytracking protocol):
 
@@ -14,6 +14,8 @@ Variants (every one through the project's runner and analysis, pytracking protoc
 * ``no refinement``       the classifier box alone (``atom_ebm/no_refine``), on the default model's backbone when
                           one is given (else the EBM net's), so that it differs from ``default model`` only in refinement
 * ``OpenCV CSRT``         an outside reference point
+* ``NanoTrack v2``        a strong fast Siamese tracker through ``cv2.TrackerNano`` (``opencv/nanotrack``), when its
+                          model folder is found (``--nanotrack-dir``, ``$NANOTRACK_MODEL_DIR`` or ``../shared/peers``)
 
 Held-out sequences (never used for training): OTB Couple and Football1, UAV123@10fps person9. Every variant runs
 ``--seeds`` times (base seeds 0, 1, ...; each sequence is seeded from its name and the base seed, so a re-run with
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -44,9 +47,15 @@ from pytracking.utils.files import atomic_write_text
 HELD_OUT = (("otb", "sequences/otb", ["Couple", "Football1"]), ("uav123_10fps", "uav123_10fps_mini", ["person9"]))
 
 
-def variants(ebm: str, iou: str, default: str | None) -> dict[str, RunSpec]:
-    """Label -> what to run (``default``: also the bundled/default model with the default parameters)."""
+#: NanoTrack v2's ONNX pair next to the repository (``../shared/peers/nanotrack_v2``)
+SHARED_NANOTRACK = DEFAULT_LOCAL_DATA.parent / "peers" / "nanotrack_v2"
+
+
+def variants(ebm: str, iou: str, default: str | None, nanotrack_dir: str | None = None) -> dict[str, RunSpec]:
+    """Label -> what to run (``default``: also the bundled/default model with the default parameters;
+    ``nanotrack_dir``: also NanoTrack v2 from that folder)."""
     result = {"default model": RunSpec("atom_ebm", "default", default)} if default else {}
+    nanotrack = {"NanoTrack v2": RunSpec("opencv", "nanotrack", model_dir=nanotrack_dir)} if nanotrack_dir else {}
     return result | {
         "EBM + S1": RunSpec("atom_ebm", "always_refine", ebm),
         "IoU-MSE + fixed": RunSpec("atom_ebm", "atom_baseline", iou),
@@ -54,7 +63,7 @@ def variants(ebm: str, iou: str, default: str | None) -> dict[str, RunSpec]:
         "IoU-MSE + S1": RunSpec("atom_ebm", "always_refine", iou),
         "no refinement": RunSpec("atom_ebm", "no_refine", default or ebm),
         "OpenCV CSRT": RunSpec("opencv", "csrt"),
-    }
+    } | nanotrack
 
 
 def frames_per_second(out_dir: Path, names: list[str]) -> float:
@@ -87,8 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", nargs="+", metavar="LABEL",
                         help="run only these variants (labels as in the table, e.g. 'EBM + S1'); finished result files "
                              "are reused, so separate processes can share the work and a last call with all makes the table")
+    parser.add_argument("--nanotrack-dir", default=os.environ.get("NANOTRACK_MODEL_DIR") or
+                        (str(SHARED_NANOTRACK) if SHARED_NANOTRACK.is_dir() else None),
+                        help="NanoTrack v2 model folder (default: $NANOTRACK_MODEL_DIR, else ../shared/peers/nanotrack_v2)")
     args = parser.parse_args(argv)
-    selected = variants(args.ebm_checkpoint, args.iou_checkpoint, args.default_checkpoint)
+    selected = variants(args.ebm_checkpoint, args.iou_checkpoint, args.default_checkpoint, args.nanotrack_dir)
     unknown = sorted(set(args.variants or []) - set(selected))
     if unknown:
         print(f"study: error: unknown variant(s) {unknown}; valid: {', '.join(selected)}", file=sys.stderr)

@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         "when installed): <workspace>/logs/<module>/<name>/.",
     )
     parser.add_argument("module", help="settings package, e.g. bbreg")
-    parser.add_argument("name", help="settings name, e.g. atom_ebm, atom_iou, atom_ebm_synthetic, atom_iou_synthetic")
+    parser.add_argument("name", help="settings name, e.g. atom_ebm_real, atom_iou_real, atom_ebm, atom_iou, atom_ebm_synthetic")
     parser.add_argument("--workspace", help=f"output root (default: ${WORKSPACE_ENV} or ./workspace)")
     parser.add_argument("--epochs", type=int, help="last epoch to train (default: the settings')")
     parser.add_argument("--samples-per-epoch", type=int, help="training samples per epoch, all processes together")

@@ -223,8 +223,7 @@ def _run(options: TrainingOptions, recipe: BBRegRecipe, context: DistributedCont
     train_set, val_set = train_sampler, val_sampler
     if cached:
         train_set, val_set = cached_datasets(recipe, options, net, train_sampler, val_sampler, context, workers)
-        samples_per_epoch = options.samples_per_epoch or len(train_set.cache)
-        train_set.samples_per_epoch = samples_per_epoch
+        samples_per_epoch = len(train_set)
     loader = build_loader(train_set, batch_size=batch_size, workers=workers, seed=options.seed,
                           distributed=context.distributed)
     val_loader = None
@@ -302,7 +301,7 @@ def cached_datasets(recipe: BBRegRecipe, options: TrainingOptions, net: nn.Modul
         if context.distributed:
             torch.distributed.barrier()
     processing = train_sampler.processing
-    train = CachedPairDataset(caches["train"], processing, seed=options.seed)
+    train = CachedPairDataset(caches["train"], processing, samples_per_epoch=options.samples_per_epoch, seed=options.seed)
     val = CachedPairDataset(caches["val"], processing, seed=options.seed + 1_000_003) if "val" in caches else None
     return train, val
 

@@ -22,7 +22,8 @@ logger = logging.getLogger(__name__)
 
 DatasetList = list[tuple[TrainingDataset, float]]
 
-#: local real sequences used for training: (loader name, sub-folder of the local data root, sequence)
+#: local real sequences (loader name, sub-folder of the local data root, sequence): training data of the synthetic
+#: settings, validation data of the real-data settings (`real_validation`)
 LOCAL_TRAINING_SEQUENCES: tuple[tuple[str, str, str], ...] = (
     ("otb", "sequences/otb", "Crossing"),
     ("uav123_10fps", "uav123_10fps_mini", "wakeboard7"),

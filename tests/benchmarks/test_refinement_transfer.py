@@ -6,6 +6,11 @@ import math
 import numpy as np
 import pytest
 
+from ltr.admin.loading import load_network
+from pytracking.demo import demo_sequence
+from trackers.atom_ebm.parameters import get_parameters
+from trackers.atom_ebm.weights import bundled_model_path
+
 
 @pytest.fixture(scope="module")
 def transfer(import_benchmark):
@@ -35,3 +40,15 @@ def test_size_error_kept_is_the_share_of_the_log_size_error_left_after_refinemen
     assert transfer.size_error_kept(log_before, log_before) == pytest.approx(1.0)  # size untouched
     # sizes set to the truth up to noise that ignores the start: slope near 0 (standard error 0.02 / (0.1 sqrt(50)))
     assert abs(transfer.size_error_kept(log_before, rng.normal(0.0, 0.02, 50))) < 0.12
+
+
+@pytest.mark.skipif(not bundled_model_path().is_file(), reason="bundled default model not present")
+def test_bundled_model_refinement_improves_boxes_on_held_out_real_video(transfer):
+    """Real ground truth: on Couple (never trained on) S1 moves perturbed boxes closer to the truth and corrects
+    their size. A refinement that leaves the boxes alone scores exactly 'before' and keeps all of the size error."""
+    net = load_network(bundled_model_path())
+    stats = transfer.evaluate_sequence(net, get_parameters("always_refine"), demo_sequence(), frame_step=10,
+                                       perturbations=3)
+    assert stats["samples"] == 39  # frames 10, 20, ..., 130, three estimates each
+    assert stats["iou_after"] >= stats["iou_before"] + 0.04, stats
+    assert stats["size_error_kept"] <= 0.6, stats

@@ -223,3 +223,52 @@ def test_local_training_sequences_exclude_held_out(tmp_path, monkeypatch):
     if LOCAL_DATA.is_dir():
         local = datasets.local_sequences(replace(options, dataset_roots={"local": str(LOCAL_DATA)}))
         assert sorted(local.sequence_info(i).name for i in range(len(local))) == ["Crossing", "wakeboard7"]
+
+
+def test_cached_recipe_resumes_exactly_and_reuses_its_cache(tmp_path):
+    """A feature-cache recipe: 2 epochs straight == 1 + --resume 1; the second run reuses the caches it finds."""
+    from ltr.train_settings.bbreg_recipe import run_bbreg
+
+    _save_initial(tmp_path / "init.pth.tar", seed=5)
+    recipe = replace(_small_recipe(), feature_cache_pairs=6, val_feature_cache_pairs=4, workers=0)
+
+    def run(workspace: Path, epochs: int, resume: bool = False):
+        options = TrainingOptions(module="bbreg", name="atom_ebm_synthetic", workspace=workspace, epochs=epochs,
+                                  batch_size=2, workers=0, device="cpu", seed=3, deterministic=True, progress=False,
+                                  resume=resume, init_checkpoint=str(tmp_path / "init.pth.tar"),
+                                  feature_cache=str(tmp_path / "cache"))
+        return run_bbreg(options, recipe)
+
+    rows = run(tmp_path / "straight", 2)
+    assert [row["epoch"] for row in rows] == [1, 2] and all("val/Loss/total" in row for row in rows)
+    caches = sorted(path.name.split("-")[0] for path in (tmp_path / "cache").iterdir())
+    assert caches == ["train", "val"]
+    run(tmp_path / "split", 1)
+    run(tmp_path / "split", 2, resume=True)
+    assert len(list((tmp_path / "cache").iterdir())) == 2  # same inputs -> the same two caches
+    folder = "checkpoints/bbreg/atom_ebm_synthetic"
+    straight = torch.load(tmp_path / "straight" / folder / "ATOMnet_ep0002.pth.tar", weights_only=True)
+    split = torch.load(tmp_path / "split" / folder / "ATOMnet_ep0002.pth.tar", weights_only=True)
+    for key, value in straight["net"].items():
+        assert torch.equal(value, split["net"][key]), key
+    with pytest.raises(ValueError, match="cannot --train-backbone"):
+        run_bbreg(TrainingOptions(module="bbreg", name="x", workspace=tmp_path / "tb", train_backbone=True), recipe)
+
+
+@needs_local_data
+def test_real_training_data_excludes_evaluation_sequences():
+    from ltr.train_settings import datasets
+
+    options = TrainingOptions(module="bbreg", name="x", workspace=Path("unused"), dataset_roots={"local": str(LOCAL_DATA)})
+    (videos, _), (stills, _) = datasets.real_training(options)
+    names = {videos.sequence_info(i).name for i in range(len(videos))}
+    assert len(names) == 48 and not names & (datasets.HELD_OUT_SEQUENCES | {"Crossing", "wakeboard7"})
+    assert len(stills) == 929 and not stills.is_video
+    # 1-based OTB ground truth becomes 0-based: the first Biker box is "262,94,16,26" in the file
+    biker = next(i for i in range(len(videos)) if videos.sequence_info(i).name == "Biker")
+    assert videos.sequence_info(biker).boxes[0].tolist() == [261.0, 93.0, 16.0, 26.0]
+    image = stills.frames(0, [0])[0]
+    box = stills.sequence_info(0).boxes[0]
+    assert image.ndim == 3 and 0 <= box[0] < image.shape[1] and 0 <= box[1] < image.shape[0]
+    (validation, _), = datasets.real_validation(options)
+    assert sorted(validation.sequence_info(i).name for i in range(len(validation))) == ["Crossing", "wakeboard7"]

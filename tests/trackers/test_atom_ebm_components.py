@@ -137,7 +137,7 @@ def test_refiner_runs_under_no_grad():
 
 
 def test_parameter_sets_and_errors():
-    assert list_parameter_sets() == ["default", "always_refine", "atom_baseline", "no_refine", "fast", "imagenet"]
+    assert list_parameter_sets() == ["default", "always_refine", "atom_baseline", "no_refine", "fast"]
     for name in list_parameter_sets():
         assert isinstance(get_parameters(name), AtomEbmParams)
     assert get_parameters("default").num_init_samples == 30
@@ -146,20 +146,18 @@ def test_parameter_sets_and_errors():
     assert get_parameters("default").refinement_check_boxes == get_parameters("fast").refinement_check_boxes == 32
     assert get_parameters("always_refine") == replace(get_parameters("default"), refinement_check_boxes=0)
     assert get_parameters("atom_baseline").refinement_check_boxes == 0
-    # ATOM's classifier settings (facts §d), default's refinement
-    reference = AtomEbmParams(classifier_features="layer3", filter_size=4, search_area_scale=5.0, learning_rate=0.01,
-                              refinement_check_boxes=32)
-    assert reference.compressed_dim == 64
-    assert get_parameters("imagenet") == reference
-    assert (reference.feature_stride, reference.feature_size, reference.iou_search_area_scale) == (16, 18, 5.0)
-    assert (get_parameters("default").feature_stride, get_parameters("default").feature_size) == (16, 18)
+    # the selected classifier: layer3 + HOG + colour -> 64 channels, 6 x 6 filter, search area 3; IoU-Net crop at 5
+    default = get_parameters("default")
+    assert (default.classifier_features, default.compressed_dim, default.filter_size) == ("layer3+hog_color", 64, 6)
+    assert (default.search_area_scale, default.iou_search_area_scale, default.learning_rate) == (3.0, 5.0, 0.03)
+    assert (default.feature_stride, default.feature_size) == (16, 18)
     with pytest.raises(ValueError, match="classifier_features must be distinct names from"):
         AtomEbmParams(classifier_features="layer4")
     with pytest.raises(ValueError, match="multiple of feature_stride 12"):
         AtomEbmParams(classifier_features="hog_color", hog_cell_size=12, image_sample_size=280)
     with pytest.raises(ValueError, match="refinement_check_boxes needs"):
         AtomEbmParams(refinement_check_boxes=8, augment_shift=())
-    with pytest.raises(ValueError, match="valid: default, always_refine, atom_baseline, no_refine, fast, imagenet"):
+    with pytest.raises(ValueError, match="valid: default, always_refine, atom_baseline, no_refine, fast"):
         get_parameters("nope")
     with pytest.raises(ValueError, match="unknown tracker parameter"):
         with_overrides(AtomEbmParams(), {"step_lenght": 1.0})

@@ -9,7 +9,7 @@ import importlib
 
 from trackers.atom_ebm.params import AtomEbmParams
 
-PARAMETER_SETS = ("default", "always_refine", "atom_baseline", "no_refine", "fast", "imagenet")
+PARAMETER_SETS = ("default", "always_refine", "atom_baseline", "no_refine", "fast")
 
 
 def list_parameter_sets() -> list[str]:
