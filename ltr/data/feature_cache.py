@@ -93,7 +93,7 @@ class FeatureCache:
 
 def _shapes(backbone: torch.nn.Module, layers: tuple[str, ...], output_sz: int) -> dict[str, tuple[int, ...]]:
     with torch.no_grad():
-        probe = backbone(torch.zeros(1, 3, output_sz, output_sz), layers)
+        probe = backbone(torch.zeros(1, 3, output_sz, output_sz, device=next(backbone.parameters()).device), layers)
     shapes = {}
     for frame in ("train", "test"):
         for name in layers:
@@ -167,7 +167,8 @@ def build_feature_cache(
         root: folder holding caches.
         prefix: readable part of the folder name (e.g. the settings name and "train" / "val").
         sampler: draws and processes the pairs; pair k is ``sampler[(0, k)]`` (its processing mode is irrelevant).
-        backbone: the frozen backbone, called as ``backbone(images, layers)`` -> {layer: features} (eval mode).
+        backbone: the frozen backbone, called as ``backbone(images, layers)`` -> {layer: features} (eval mode), on
+            the CPU or a GPU (the crops are moved to its device).
         backbone_sha256: identifies the backbone weights (``ltr.models.backbone.resnet.state_dict_sha256``).
         num_pairs: pairs to cache.
         batch_size: pairs per backbone call and per flushed chunk.
@@ -197,14 +198,15 @@ def build_feature_cache(
                             multiprocessing_context="spawn" if workers else None)
         bar = tqdm(total=num_pairs, initial=done, desc=f"feature cache {directory.name}", unit="pair", disable=not progress)
         backbone.eval()
+        device = next(backbone.parameters()).device
         with torch.inference_mode():
             for batch in loader:
                 count = len(batch["train_boxes"])
-                images = torch.cat((batch["train_images"], batch["test_images"]))
-                features = backbone(images, tuple(layers))
+                images = torch.cat((batch["train_images"], batch["test_images"])).to(device)
+                features = {name: value.to(torch.float16).cpu() for name, value in backbone(images, tuple(layers)).items()}
                 for name in layers:
-                    arrays[f"train_{name}"][done:done + count] = features[name][:count].to(torch.float16).numpy()
-                    arrays[f"test_{name}"][done:done + count] = features[name][count:].to(torch.float16).numpy()
+                    arrays[f"train_{name}"][done:done + count] = features[name][:count].numpy()
+                    arrays[f"test_{name}"][done:done + count] = features[name][count:].numpy()
                 for key in BOX_KEYS:
                     arrays[key][done:done + count] = batch[key].numpy()
                 for array in arrays.values():
