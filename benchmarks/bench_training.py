@@ -26,10 +26,9 @@ from ltr.actors import build_actor
 from ltr.admin.paths import resolve_workspace
 from ltr.data.feature_cache import CachedPairDataset, build_feature_cache
 from ltr.data.loader import build_loader
-from ltr.data.sampler import ATOMSampler
 from ltr.models.backbone.resnet import state_dict_sha256
 from ltr.train_settings.bbreg import atom_ebm_real
-from ltr.train_settings.bbreg_recipe import build_network, build_processing, configure_trainable
+from ltr.train_settings.bbreg_recipe import build_network, build_processing, build_sampler, configure_trainable
 from ltr.train_settings.options import TrainingOptions
 from ltr.trainers.trainer import move_batch
 
@@ -68,9 +67,7 @@ def main() -> None:
     recipe = replace(atom_ebm_real.RECIPE, objective=args.objective, feature_cache_pairs=pairs)
     options = TrainingOptions(module="bbreg", name="atom_ebm_real", workspace=resolve_workspace(None))
     processing = build_processing(recipe)
-    datasets = recipe.train_datasets(options)
-    sampler = ATOMSampler([d for d, _ in datasets], [w for _, w in datasets], samples_per_epoch=pairs,
-                          max_gap=recipe.max_gap, processing=processing, seed=0)
+    sampler = build_sampler(recipe, recipe.train_datasets(options), processing, pairs, seed=0)
     torch.manual_seed(0)
     net = build_network(recipe, options)
     head, _ = configure_trainable(net, train_backbone=False)

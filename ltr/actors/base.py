@@ -57,10 +57,7 @@ class BaseActor(abc.ABC):
         Besides ``required_keys`` a batch holds either the image crops (``train_images``, ``test_images``) or their
         cached backbone features (``train_<layer>``, ``test_<layer>`` for each of the network's ``iou_layers``).
         """
-        image_keys = ("train_images", "test_images")
-        if not all(key in batch for key in image_keys):
-            image_keys = feature_keys(self.net)
-        missing = [key for key in (*image_keys, *self.required_keys) if key not in batch]
+        missing = [key for key in (*pair_keys(self.net, batch), *self.required_keys) if key not in batch]
         if missing:
             raise ValueError(
                 f"{type(self).__name__} needs batch keys {', '.join(missing)} (got {', '.join(sorted(batch))}); "
@@ -72,8 +69,14 @@ class BaseActor(abc.ABC):
         return {"Loss/total": value, self.loss_name: value}
 
 
-def feature_keys(net: nn.Module) -> tuple[str, ...]:
-    """Batch keys of cached backbone features: ``train_<layer>`` then ``test_<layer>`` for the net's ``iou_layers``."""
+IMAGE_KEYS = ("train_images", "test_images")
+
+
+def pair_keys(net: nn.Module, batch: Mapping[str, Tensor]) -> tuple[str, ...]:
+    """Batch keys holding the (train, test) pair, train keys first: the image crops when the batch has both, else
+    the cached backbone features ``train_<layer>``, ``test_<layer>`` for the net's ``iou_layers``."""
+    if all(key in batch for key in IMAGE_KEYS):
+        return IMAGE_KEYS
     layers = unwrap_model(net).iou_layers
     return (*(f"train_{layer}" for layer in layers), *(f"test_{layer}" for layer in layers))
 
@@ -81,15 +84,15 @@ def feature_keys(net: nn.Module) -> tuple[str, ...]:
 def scores_for(net: nn.Module, batch: Mapping[str, Tensor], proposals: Tensor) -> Tensor:
     """Run ``net`` on the batch's pair for ``proposals`` [B,P,4] xywh crop px; returns float32 [B,P].
 
-    The pair is the image crops when the batch has them, else their cached backbone features (``feature_keys``).
+    The pair is the image crops when the batch has them, else their cached backbone features (``pair_keys``).
 
     Raises:
         NonFiniteLossError: a score is NaN or infinite.
     """
-    if "train_images" in batch and "test_images" in batch:
+    keys = pair_keys(net, batch)
+    if keys == IMAGE_KEYS:
         train, test = batch["train_images"], batch["test_images"]
     else:
-        keys = feature_keys(net)
         half = len(keys) // 2
         train, test = [batch[key] for key in keys[:half]], [batch[key] for key in keys[half:]]
     scores = net(train, test, batch["train_boxes"], proposals).to(torch.float32)

@@ -31,7 +31,9 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from ltr.data.processing import ATOMProcessing
+from ltr.data.loader import epoch_and_index
 from ltr.data.sampler import ATOMSampler
+from pytracking.utils.files import atomic_write_text
 
 __all__ = ["FeatureCache", "CachedPairDataset", "cache_spec", "build_feature_cache", "open_feature_cache"]
 
@@ -102,9 +104,7 @@ def _shapes(backbone: torch.nn.Module, layers: tuple[str, ...], output_sz: int) 
 
 
 def _atomic_json(path: Path, value: Any) -> None:
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(value, indent=1, sort_keys=True))
-    os.replace(temporary, path)
+    atomic_write_text(path, json.dumps(value, indent=1, sort_keys=True))
 
 
 def _check_spec(directory: Path, spec: Mapping[str, Any]) -> None:
@@ -178,22 +178,20 @@ def build_feature_cache(
     spec = cache_spec(sampler, backbone_sha256, tuple(layers), num_pairs)
     directory = Path(root) / f"{prefix}-{spec_key(spec)}"
     directory.mkdir(parents=True, exist_ok=True)
-    output_sz = sampler.processing.output_sz
     if (directory / META_FILE).is_file():
         _check_spec(directory, spec)
         done = json.loads((directory / PROGRESS_FILE).read_text())["done"]
-        mode = "r+"
     else:
-        shapes = _shapes(backbone, tuple(layers), output_sz)
+        shapes = _shapes(backbone, tuple(layers), sampler.processing.output_sz)
         for key, shape in shapes.items():
             np.lib.format.open_memmap(directory / f"{key}.npy", mode="w+", dtype=np.float16, shape=(num_pairs, *shape))
         for key in BOX_KEYS:
             np.lib.format.open_memmap(directory / f"{key}.npy", mode="w+", dtype=np.float32, shape=(num_pairs, 4))
         _atomic_json(directory / PROGRESS_FILE, {"done": 0})
         _atomic_json(directory / META_FILE, {"spec": spec, "key": spec_key(spec), "shapes": {k: list(v) for k, v in shapes.items()}})
-        done, mode = 0, "r+"
+        done = 0
     if done < num_pairs:
-        arrays = {key: np.load(directory / f"{key}.npy", mmap_mode=mode) for key in (*FEATURE_KEYS, *BOX_KEYS)}
+        arrays = {key: np.load(directory / f"{key}.npy", mmap_mode="r+") for key in (*FEATURE_KEYS, *BOX_KEYS)}
         loader = DataLoader(_PairsFrom(sampler, done, num_pairs), batch_size=batch_size, num_workers=workers,
                             multiprocessing_context="spawn" if workers else None)
         bar = tqdm(total=num_pairs, initial=done, desc=f"feature cache {directory.name}", unit="pair", disable=not progress)
@@ -245,9 +243,7 @@ class CachedPairDataset(Dataset):
         return self.samples_per_epoch
 
     def __getitem__(self, item: int | tuple[int, int]) -> dict[str, torch.Tensor]:
-        epoch, index = (int(item[0]), int(item[1])) if isinstance(item, tuple) else (self.epoch, int(item))
-        if not 0 <= index < self.samples_per_epoch:
-            raise IndexError(f"sample index {index} out of range [0, {self.samples_per_epoch})")
+        epoch, index = epoch_and_index(item, self.epoch, self.samples_per_epoch)
         sample = self.cache.pair(index % len(self.cache))
         seed = int(np.random.default_rng([self.seed, epoch, index]).integers(1 << 62))
         sample.update(self.processing.proposals_for(sample["test_boxes"], torch.Generator().manual_seed(seed)))

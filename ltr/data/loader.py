@@ -62,6 +62,18 @@ class EpochSampler(Sampler):
             yield self.epoch, index
 
 
+def epoch_and_index(item: int | tuple[int, int], epoch: int, length: int) -> tuple[int, int]:
+    """``(epoch, index)`` of a data-set item: a tuple from ``EpochSampler``, or a bare index in ``epoch``.
+
+    Raises:
+        IndexError: the index is outside ``[0, length)``.
+    """
+    epoch, index = (int(item[0]), int(item[1])) if isinstance(item, tuple) else (int(epoch), int(item))
+    if not 0 <= index < length:
+        raise IndexError(f"sample index {index} out of range [0, {length})")
+    return epoch, index
+
+
 def limit_worker_threads(worker_id: int) -> None:
     """DataLoader ``worker_init_fn``: one OpenCV and one torch thread per worker (workers already run in parallel)."""
     cv2.setNumThreads(1)

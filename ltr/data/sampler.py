@@ -13,6 +13,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from ltr.data.loader import epoch_and_index
 from ltr.dataset.base import SequenceInfo, TrainingDataset
 
 logger = logging.getLogger(__name__)
@@ -93,9 +94,7 @@ class ATOMSampler(torch.utils.data.Dataset):
         return self.samples_per_epoch
 
     def __getitem__(self, item: int | tuple[int, int]) -> dict:
-        epoch, index = (int(item[0]), int(item[1])) if isinstance(item, tuple) else (self.epoch, int(item))
-        if not 0 <= index < self.samples_per_epoch:
-            raise IndexError(f"sample index {index} out of range [0, {self.samples_per_epoch})")
+        epoch, index = epoch_and_index(item, self.epoch, self.samples_per_epoch)
         rng = np.random.default_rng([self.seed, epoch, index])
         generator = torch.Generator().manual_seed(int(rng.integers(1 << 62)))
         failures = 0

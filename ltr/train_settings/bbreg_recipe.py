@@ -210,15 +210,14 @@ def _run(options: TrainingOptions, recipe: BBRegRecipe, context: DistributedCont
     net = build_network(recipe, options)
     processing = build_processing(recipe)
     cached = recipe.feature_cache_pairs is not None
-    train_sampler = ATOMSampler(*_unzip(recipe.train_datasets(options)),
-                                samples_per_epoch=recipe.feature_cache_pairs if cached else samples_per_epoch,
-                                max_gap=recipe.max_gap, processing=processing, seed=options.seed)
+    train_sampler = build_sampler(recipe, recipe.train_datasets(options), processing,
+                                  recipe.feature_cache_pairs if cached else samples_per_epoch, options.seed)
     check_usable(train_sampler)
     val_sampler = None
     if recipe.val_datasets is not None:
-        val_sampler = ATOMSampler(*_unzip(recipe.val_datasets(options)),
-                                  samples_per_epoch=recipe.val_feature_cache_pairs if cached else samples_per_epoch,
-                                  max_gap=recipe.max_gap, processing=processing, seed=options.seed + 1_000_003)
+        val_sampler = build_sampler(recipe, recipe.val_datasets(options), processing,
+                                    recipe.val_feature_cache_pairs if cached else samples_per_epoch,
+                                    options.seed + 1_000_003)
         check_usable(val_sampler)
     train_set, val_set = train_sampler, val_sampler
     if cached:
@@ -259,6 +258,13 @@ def _run(options: TrainingOptions, recipe: BBRegRecipe, context: DistributedCont
                 "backbone %s", options.settings_name, recipe.objective, epochs, samples_per_epoch, batch_size,
                 context.world_size, context.device, "trained" if options.train_backbone else "frozen (eval-mode BN)")
     return trainer.train()
+
+
+def build_sampler(recipe: BBRegRecipe, datasets: DatasetList, processing: ATOMProcessing, samples: int,
+                  seed: int) -> ATOMSampler:
+    """The recipe's frame-pair sampler over ``datasets`` ((data set, weight) pairs), ``samples`` items per epoch."""
+    return ATOMSampler(*_unzip(datasets), samples_per_epoch=samples, max_gap=recipe.max_gap, processing=processing,
+                       seed=seed)
 
 
 def backbone_weights_file(recipe: BBRegRecipe, options: TrainingOptions) -> str | None:

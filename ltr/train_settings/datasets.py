@@ -54,12 +54,17 @@ def local_sequences(options: TrainingOptions) -> TrainingDataset | None:
             raise
         logger.warning("local training sequences skipped: %s (pass %s DIR)", error, flag)
         return None
+    return _local_sequence_set("local", root)
+
+
+def _local_sequence_set(name: str, root: Path) -> SequenceListDataset:
+    """``LOCAL_TRAINING_SEQUENCES`` under the local data root ``root``, as one data set."""
     sequences = []
-    for loader, folder, name in LOCAL_TRAINING_SEQUENCES:
-        if name in HELD_OUT_SEQUENCES:
-            raise ValueError(f"sequence {name} is held out for evaluation and must not be used for training")
-        sequences.extend(load_dataset(loader, root=root / folder, sequences=[name]))
-    return SequenceListDataset("local", sequences)
+    for loader, folder, sequence in LOCAL_TRAINING_SEQUENCES:
+        if sequence in HELD_OUT_SEQUENCES:
+            raise ValueError(f"sequence {sequence} is held out for evaluation and must not be used for training")
+        sequences.extend(load_dataset(loader, root=root / folder, sequences=[sequence]))
+    return SequenceListDataset(name, sequences)
 
 
 #: sets of ``<local data root>/train/sequences`` -> box origin of their ground truth (VOT sets are 0-based)
@@ -72,10 +77,6 @@ REAL_TRAINING_STILLS = "coco128"
 REAL_VIDEO_WEIGHT, REAL_STILLS_WEIGHT = 0.75, 0.25
 
 
-def _local_root(options: TrainingOptions) -> Path:
-    return resolve_dataset_root("local", options.dataset_roots.get("local"))
-
-
 def real_training(options: TrainingOptions) -> DatasetList:
     """The real training data of the local data root: 48 video sequences and the COCO stills (one box each).
 
@@ -85,7 +86,7 @@ def real_training(options: TrainingOptions) -> DatasetList:
     Raises:
         FileNotFoundError: the local data root or its ``train`` folder is missing.
     """
-    train_root = _local_root(options) / "train"
+    train_root = _root(options, "local") / "train"
     sequences = []
     for name, box_origin in REAL_TRAINING_SETS.items():
         sequences.extend(load_video_folders(name, train_root / "sequences" / name, None, box_origin=box_origin))
@@ -102,11 +103,7 @@ def real_validation(options: TrainingOptions) -> DatasetList:
     Raises:
         FileNotFoundError: the local data root is missing.
     """
-    root = _local_root(options)
-    sequences = []
-    for loader, folder, name in LOCAL_TRAINING_SEQUENCES:
-        sequences.extend(load_dataset(loader, root=root / folder, sequences=[name]))
-    return [(SequenceListDataset("real_validation", sequences), 1.0)]
+    return [(_local_sequence_set("real_validation", _root(options, "local")), 1.0)]
 
 
 def synthetic_training(options: TrainingOptions) -> TrainingDataset:
