@@ -54,6 +54,7 @@ def measure(net: torch.nn.Module, params: AtomEbmParams, device: torch.device, f
     The first 2 tracked frames are warm-up.
     """
     tracker = AtomEbmTracker(net, params, device)
+    tracker.time_stages = True
     _sync(device)
     start = time.perf_counter()
     tracker.initialize(frames[0], init_box)

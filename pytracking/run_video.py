@@ -23,8 +23,9 @@ from tqdm import tqdm
 
 from pytracking.utils.box_io import save_boxes
 from pytracking.utils.drawing import annotate
+from pytracking.utils.prefetch import prefetched
 from pytracking.utils.video_io import GUI_HELP, VideoWriter, gui_available, open_source
-from trackers.base import validate_init_box
+from trackers.base import Tracker, validate_init_box
 from trackers.registry import build_tracker
 
 logger = logging.getLogger("pytracking.run_video")
@@ -46,10 +47,14 @@ def select_box(image: np.ndarray) -> tuple[float, float, float, float]:
 def track_video(path: str | os.PathLike, *, init_box: Sequence[float] | None = None, tracker_name: str = "atom_ebm",
                 param: str = "default", checkpoint: str | None = None, device: str | None = None,
                 save_boxes_path: str | os.PathLike | None = None, save_video_path: str | os.PathLike | None = None,
-                show: bool = False, model_dir: str | os.PathLike | None = None) -> np.ndarray:
+                show: bool = False, model_dir: str | os.PathLike | None = None,
+                tracker: Tracker | None = None, read_ahead: bool = True) -> np.ndarray:
     """Run a tracker over a video file / image folder and return the [N, 4] xywh boxes (one per frame).
 
     ``model_dir`` is the model folder of trackers that load one (``--tracker opencv --param nanotrack``).
+    ``tracker``: an already built tracker to use instead of building one from ``tracker_name`` / ``param`` /
+    ``checkpoint`` / ``device`` / ``model_dir`` (e.g. with overridden parameters). With ``read_ahead`` the next
+    frames are decoded in a background thread while the current one is tracked.
 
     Raises:
         FileNotFoundError / ValueError: unreadable source, bad box, missing checkpoint, no display.
@@ -57,13 +62,15 @@ def track_video(path: str | os.PathLike, *, init_box: Sequence[float] | None = N
     if show and not gui_available():
         raise ValueError(f"--show needs a window: {GUI_HELP}")
     source = open_source(path)
+    frames = prefetched(source) if read_ahead else iter(source)
     try:
-        frames = iter(source)
         first = next(frames, None)
         if first is None:
             raise ValueError(f"cannot read the first frame of {path}")
         box = validate_init_box(init_box, first.shape) if init_box is not None else select_box(first)
-        tracker = build_tracker(tracker_name, param=param, checkpoint=checkpoint, device=device, model_dir=model_dir)
+        if tracker is None:
+            tracker = build_tracker(tracker_name, param=param, checkpoint=checkpoint, device=device,
+                                    model_dir=model_dir)
         tracker.initialize(first, box)
         boxes = [box]
         writer = None
@@ -108,6 +115,8 @@ def track_video(path: str | os.PathLike, *, init_box: Sequence[float] | None = N
             save_boxes(save_boxes_path, result)
         return result
     finally:
+        if read_ahead:
+            frames.close()
         source.close()
         if show:
             cv2.destroyAllWindows()

@@ -120,7 +120,7 @@ def test_refiner_moves_boxes_to_score_maximum(overrides):
     start = torch.tensor([[110.0, 108.0, 50.0, 25.0], [126.0, 95.0, 36.0, 36.0], [118.0, 102.0, 44.0, 28.0]],
                          dtype=torch.float64)
     score_fn = _quadratic_score(target)
-    refined, scores = BoxRefiner(params).refine(score_fn, start)
+    refined, scores, _ = BoxRefiner(params).refine(score_fn, start)
     before = (start - target).abs().max(dim=1).values
     after = (refined - target).abs().max(dim=1).values
     assert (after < 0.1 * before).all(), (refined, target)
@@ -132,7 +132,7 @@ def test_refiner_runs_under_no_grad():
     params = with_overrides(AtomEbmParams(), dict(step_length_center=0.5, step_length_size=0.5))
     target = torch.tensor([10.0, 10.0, 20.0, 20.0])
     with torch.no_grad():
-        refined, _ = BoxRefiner(params).refine(_quadratic_score(target), torch.tensor([[12.0, 9.0, 22.0, 18.0]]))
+        refined, _, _ = BoxRefiner(params).refine(_quadratic_score(target), torch.tensor([[12.0, 9.0, 22.0, 18.0]]))
     assert (refined - target).abs().max() < (torch.tensor([12.0, 9.0, 22.0, 18.0]) - target).abs().max()
 
 

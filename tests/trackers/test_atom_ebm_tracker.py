@@ -13,6 +13,8 @@ from ltr.models.bbreg.atom import atom_resnet18
 from pytracking.utils.box_io import load_boxes
 from pytracking.utils.image_io import read_image
 from trackers.atom_ebm.sample_geometry import extract_crop
+import trackers.atom_ebm.tracker as tracker_module
+from trackers.atom_ebm.localization import localize_target
 from trackers.atom_ebm.tracker import AtomEbmTracker, build_tracker, resolve_device
 from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.params import with_overrides
@@ -202,13 +204,20 @@ def _expected_crop(tracker, image, center, target_size, search_area):
     return tracker.normalize(extract_crop(image, tuple(center), scale, tracker.params.image_sample_size))
 
 
-def test_iou_net_sees_its_training_search_area_and_hog_needs_no_backbone(checkpoint, sequence):
+def test_iou_net_sees_its_training_search_area_and_hog_needs_no_backbone(checkpoint, sequence, monkeypatch):
     frames, boxes = sequence
     x, y, w, h = boxes[0]
     center = np.array([x + w / 2, y + h / 2])
     recorder = _RecordingNet(load_network(checkpoint).eval().requires_grad_(False))
     overrides = {**LIGHT_INIT, "classifier_features": "hog_color", "compressed_dim": 12, "filter_size": 8,
-                 "search_area_scale": 3.0, "iou_search_area_scale": 5.0, "seed": 0}
+                 "search_area_scale": 3.0, "iou_search_area_scale": 5.0, "seed": 0, "target_not_found_threshold": 0.0}
+    localizations = []
+
+    def recording_localize(*args):
+        localizations.append(localize_target(*args))
+        return localizations[-1]
+
+    monkeypatch.setattr(tracker_module, "localize_target", recording_localize)
     tracker = AtomEbmTracker(recorder, with_overrides(get_parameters("always_refine"), overrides), "cpu")
     tracker.initialize(frames[0], boxes[0])
     # first frame: one IoU-Net pass over the identity and the shifted crops, cut 5 targets wide
@@ -219,7 +228,10 @@ def test_iou_net_sees_its_training_search_area_and_hog_needs_no_backbone(checkpo
     tracker.track(frames[1])
     (crop, layers), = recorder.calls  # the HOG classifier needs no backbone pass
     assert layers == ("layer2", "layer3")
-    torch.testing.assert_close(crop, _expected_crop(tracker, frames[1], center, (w, h), 5.0))
+    # the IoU-Net's crop is cut around the classifier's estimate (its displacement is in classifier-crop px)
+    classifier_scale = math.sqrt(w * h) * 3.0 / tracker.params.image_sample_size
+    estimate = center + np.asarray(localizations[-1].displacement) * classifier_scale
+    torch.testing.assert_close(crop, _expected_crop(tracker, frames[1], estimate, (w, h), 5.0))
 
     # a backbone classifier on the IoU-Net's search area: one shared pass with both layers
     recorder.calls.clear()

@@ -15,15 +15,16 @@ size at every iteration; here the initial size is used, which differs by the siz
 """
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 import torch
 
 from ltr.data.box_ops import rel_to_xywh, xywh_to_rel
 from trackers.atom_ebm.params import AtomEbmParams
-from trackers.refinement import fixed_step_ascent, gradient_ascent
+from trackers.refinement import StepFn, compile_s1_step, fixed_step_ascent, gradient_ascent
 
-ScoreFn = Callable[[torch.Tensor], torch.Tensor]
+ScoreFn = Callable[..., torch.Tensor]
 
 
 def initial_boxes(estimate: torch.Tensor, num_random: int, jitter_pos: float, jitter_size: float,
@@ -54,39 +55,67 @@ def initial_boxes(estimate: torch.Tensor, num_random: int, jitter_pos: float, ji
     return torch.cat((estimate[None], random_boxes), dim=0)
 
 
+def _relative_score(z: torch.Tensor, size_norm: torch.Tensor, score_fn: ScoreFn, *context) -> torch.Tensor:
+    return score_fn(rel_to_xywh(z, size_norm), *context)
+
+
+def _scaled_score(z: torch.Tensor, root: torch.Tensor, score_fn: ScoreFn, *context) -> torch.Tensor:
+    return score_fn(z * root, *context)
+
+
 class BoxRefiner:
-    """Refines a batch of boxes with the method selected by ``params.refinement``."""
+    """Refines a batch of boxes with the method selected by ``params.refinement``.
+
+    With ``params.compile_refinement`` set, each S1 iteration runs as one compiled graph (see
+    :func:`compiled_s1_step`); compiled once per process and box / map shape.
+    """
 
     def __init__(self, params: AtomEbmParams):
         if params.refinement == "none":
             raise ValueError("BoxRefiner needs refinement 'ascent' or 'fixed_step', got 'none'")
         self.params = params
+        self.step_fn = compiled_s1_step(params.compile_refinement) if params.compile_refinement else None
 
-    def refine(self, score_fn: ScoreFn, boxes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Refine ``boxes`` [N, 4] (xywh, positive sizes) -> (boxes [N, 4], their scores [N])."""
+    def refine(self, score_fn: ScoreFn, boxes: torch.Tensor, context: tuple = ()
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Refine ``boxes`` [N, 4] (xywh, positive sizes).
+
+        ``score_fn(boxes [N, 4], *context) -> [N]`` is differentiable w.r.t. the boxes; pass the tensors it reads as
+        ``context`` (a module-level ``score_fn`` keeps a compiled step from recompiling).
+
+        Returns:
+            (boxes [N, 4], their scores [N], every evaluated box [K, N, 4]).
+        """
         p = self.params
-        with torch.enable_grad():
-            boxes = boxes.detach()
-            if p.refinement == "ascent":
-                if p.box_normalization == "own":
-                    size_norm = boxes[:, 2:].clone()
-                else:
-                    size_norm = boxes[:1, 2:].expand(boxes.shape[0], 2).clone()
-                steps = boxes.new_tensor([p.step_length_center] * 2 + [p.step_length_size] * 2)
-
-                def to_boxes(z: torch.Tensor) -> torch.Tensor:
-                    return rel_to_xywh(z, size_norm)
-
-                z0 = xywh_to_rel(boxes, size_norm)
-                z, scores = gradient_ascent(lambda z: score_fn(to_boxes(z)), z0, p.num_iter, steps, p.step_decay)
+        boxes = boxes.detach()
+        evaluated: list[torch.Tensor] = []
+        if p.refinement == "ascent":
+            if p.box_normalization == "own":
+                size_norm = boxes[:, 2:].clone()
             else:
-                root = (p.step_length_center * boxes[:, 2:].repeat(1, 2)).sqrt()
+                size_norm = boxes[:1, 2:].expand(boxes.shape[0], 2).clone()
+            steps = boxes.new_tensor([p.step_length_center] * 2 + [p.step_length_size] * 2)
+            z, scores = gradient_ascent(_relative_score, xywh_to_rel(boxes, size_norm), p.num_iter, steps,
+                                        p.step_decay, patience=p.s1_patience, min_gain=p.s1_min_gain,
+                                        context=(size_norm, score_fn, *context), step_fn=self.step_fn,
+                                        evaluated=evaluated)
+            refined = rel_to_xywh(z, size_norm)
+            evaluated_boxes = rel_to_xywh(torch.stack(evaluated), size_norm)
+        else:
+            root = (p.step_length_center * boxes[:, 2:].repeat(1, 2)).sqrt()
+            z, scores = fixed_step_ascent(_scaled_score, boxes / root, p.num_iter, 1.0,
+                                          context=(root, score_fn, *context), evaluated=evaluated)
+            refined = z * root
+            evaluated_boxes = torch.stack(evaluated) * root
+        return refined.detach(), scores.detach(), evaluated_boxes.detach()
 
-                def to_boxes(z: torch.Tensor) -> torch.Tensor:
-                    return z * root
 
-                z, scores = fixed_step_ascent(lambda z: score_fn(to_boxes(z)), boxes / root, p.num_iter, 1.0)
-            return to_boxes(z.detach()).detach(), scores.detach()
+@functools.cache
+def compiled_s1_step(mode: str) -> StepFn:
+    """``trackers.refinement.s1_step`` compiled once per process for ``compile_refinement`` = ``mode``."""
+    if mode == "cudagraphs":  # CUDA graphs of the eager kernels: the eager numbers, without launch overhead
+        return compile_s1_step(backend="cudagraphs")
+    return compile_s1_step(mode=mode)
 
 
 def select_final_box(boxes: torch.Tensor, scores: torch.Tensor, top_k: int,

@@ -10,7 +10,10 @@ REFINEMENT_METHODS = ("ascent", "fixed_step", "none")
 BACKBONE_LAYER_STRIDES = {"layer1": 4, "layer2": 8, "layer3": 16}
 #: the hand-crafted alternative (``trackers.atom_ebm.handcrafted_features``), stride ``hog_cell_size``
 HOG_COLOR = "hog_color"
+LAYER3_STRIDE = BACKBONE_LAYER_STRIDES["layer3"]
 BOX_NORMALIZATIONS = ("own", "first")
+#: ``torch.compile`` modes accepted by ``compile_refinement``
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs", "cudagraphs")
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,10 @@ class AtomEbmParams:
         iou_search_area_scale: search area of the IoU-Net's crop: the search-area factor its training used (5 for the
             bundled model and the reference). When it differs from ``search_area_scale`` the tracker cuts a second
             crop for the IoU-Net; a backbone classifier then costs a second backbone pass.
+        iou_crop_size: side (px) of the IoU-Net's crop, at the scale of ``iou_search_area_scale`` (image px per crop
+            px as for an ``image_sample_size`` crop), a multiple of 16. Below ``image_sample_size`` it is a window of
+            that crop, cut around the classifier's new position after localisation: the backbone then runs on
+            ``(iou_crop_size / image_sample_size)**2`` of the pixels.
         inside_ratio: the target centre is kept within ``[-(0.5 - inside_ratio) * size, image + ...]``.
     Classifier:
         classifier_features: what the classifier scores: a backbone layer ("layer1", "layer2", "layer3": stride 4, 8,
@@ -55,6 +62,13 @@ class AtomEbmParams:
         num_init_random_boxes, box_jitter_pos, box_jitter_size: random initial boxes around the estimate.
         num_iter, step_length_center, step_length_size, step_decay: ascent settings ("ascent" uses both step
             lengths in the relative space; "fixed_step" uses step_length_center for every coordinate).
+        s1_patience, s1_min_gain: stop the ascent early once every box gained at most ``s1_min_gain`` in score for
+            ``s1_patience`` iterations in a row (a rejected step gains 0); None = always ``num_iter`` iterations.
+            Early stopping reads one value back per iteration: cheap on the CPU, a synchronisation on CUDA.
+        compile_refinement: run each S1 iteration as one compiled graph: a ``torch.compile`` mode for inductor
+            ("default", "reduce-overhead": inductor kernels in CUDA graphs, ...) or "cudagraphs" (CUDA graphs of the
+            eager kernels: the eager numbers, CUDA only); None = eager. Needs refinement "ascent" and
+            ``iou_window_margin=None`` (fixed shapes); the first frame pays the compilation.
         top_k, max_aspect_ratio: post-processing.
         iou_window_margin: compute the IoU-Net test features only on a window of the backbone maps around the
             initial boxes, grown by this fraction of sqrt(w h) for their motion (``trackers.atom_ebm.iou_window``;
@@ -71,6 +85,7 @@ class AtomEbmParams:
     image_sample_size: int = 288
     search_area_scale: float = 3.0
     iou_search_area_scale: float = 5.0
+    iou_crop_size: int = 288
     inside_ratio: float = 0.2
     # classifier model and objective
     classifier_features: str = "layer3+" + HOG_COLOR
@@ -116,6 +131,9 @@ class AtomEbmParams:
     step_length_center: float = 2e-3
     step_length_size: float = 1e-2
     step_decay: float = 0.5
+    s1_patience: int | None = None
+    s1_min_gain: float = 0.0
+    compile_refinement: str | None = None
     top_k: int = 3
     max_aspect_ratio: float = 6.0
     iou_window_margin: float | None = 0.25
@@ -139,6 +157,9 @@ class AtomEbmParams:
             raise ValueError(
                 f"image_sample_size {self.image_sample_size} must be a multiple of feature_stride {self.feature_stride}"
             )
+        if not (self.iou_crop_size % LAYER3_STRIDE == 0 and 0 < self.iou_crop_size <= self.image_sample_size):
+            raise ValueError(f"iou_crop_size must be a multiple of {LAYER3_STRIDE} in (0, image_sample_size="
+                             f"{self.image_sample_size}], got {self.iou_crop_size}")
         if self.top_k < 1 or self.num_iter < 0 or self.num_init_random_boxes < 0 or self.refinement_check_boxes < 0:
             raise ValueError(
                 f"need top_k >= 1, num_iter >= 0, num_init_random_boxes >= 0, refinement_check_boxes >= 0; got "
@@ -148,6 +169,14 @@ class AtomEbmParams:
             raise ValueError("refinement_check_boxes needs the shifted first-frame crops: augment_shift is empty")
         if self.iou_window_margin is not None and not self.iou_window_margin >= 0.0:
             raise ValueError(f"iou_window_margin must be >= 0 or None, got {self.iou_window_margin}")
+        if self.s1_patience is not None and not (isinstance(self.s1_patience, int) and self.s1_patience >= 1):
+            raise ValueError(f"s1_patience must be a positive int or None, got {self.s1_patience!r}")
+        if self.compile_refinement is not None:
+            if self.compile_refinement not in COMPILE_MODES:
+                raise ValueError(f"compile_refinement must be None or one of {COMPILE_MODES}, "
+                                 f"got {self.compile_refinement!r}")
+            if self.refinement != "ascent" or self.iou_window_margin is not None:
+                raise ValueError("compile_refinement needs refinement='ascent' and iou_window_margin=None (fixed shapes)")
         if not 0.0 < self.step_decay <= 1.0:
             raise ValueError(f"step_decay must be in (0, 1], got {self.step_decay}")
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ltr.data.box_ops import xywh_to_xyxy
-from ltr.models.bbreg.atom_iou_net import IoUPredictor
+from ltr.models.bbreg.atom_iou_net import IoUPredictor, PreparedFrame, score_proposals
 from trackers.atom_ebm.augmentation import augmented_samples
 from trackers.atom_ebm.box_refiner import BoxRefiner, initial_boxes, select_final_box
 from trackers.atom_ebm.classifier import combine_feature_blocks
@@ -27,7 +27,7 @@ from trackers.atom_ebm.iou_window import FeatureWindow, feature_window
 from trackers.atom_ebm.localization import NOT_FOUND, localize_target
 from trackers.atom_ebm.online_classifier import OnlineClassifier
 from trackers.atom_ebm.parameters import get_parameters
-from trackers.atom_ebm.params import HOG_COLOR, AtomEbmParams
+from trackers.atom_ebm.params import HOG_COLOR, LAYER3_STRIDE, AtomEbmParams
 from trackers.atom_ebm.refinement_check import CheckResult, check_refinement
 from trackers.atom_ebm.sample_geometry import ImageNormalizer, extract_crop, search_scale
 from trackers.atom_ebm.weights import resolve_checkpoint
@@ -76,15 +76,21 @@ class AtomEbmTracker(Tracker):
         self.last_flag: str | None = None
         self.refining = self.use_iou_net  # per sequence: switched off by a failed first-frame self-check
         self.refinement_check: CheckResult | None = None
+        #: report per-stage seconds in ``TrackerOutput.timings`` on CUDA too (synchronises after every stage);
+        #: on the CPU they are always reported, at no cost
+        self.time_stages = False
 
     # ------------------------------------------------------------------ helpers
     def _sync(self) -> None:
-        if self.device.type == "cuda":
+        """Wait for queued CUDA work, only when stage timings were asked for (``time_stages``)."""
+        if self.time_stages and self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
 
     def _iou_maps_from_classifier_crop(self) -> bool:
-        """Whether the IoU-Net's maps are needed and come from the classifier's crop (same search area)."""
-        return self.refining and self.params.iou_search_area_scale == self.params.search_area_scale
+        """Whether the IoU-Net's maps are needed and come from the classifier's crop (same search area and side)."""
+        p = self.params
+        return (self.refining and p.iou_search_area_scale == p.search_area_scale
+                and p.iou_crop_size == p.image_sample_size)
 
     def _features(self, crops: torch.Tensor, with_iou_maps: bool) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Normalised classifier maps [N, C, S, S] of ``crops`` [N, 3, H, W] and, if ``with_iou_maps``, the IoU-Net's
@@ -105,7 +111,7 @@ class AtomEbmTracker(Tracker):
     def iou_maps(self, image: np.ndarray, center: np.ndarray) -> tuple[dict[str, torch.Tensor], float]:
         """The IoU-Net's backbone maps of the crop at its search area around ``center`` (x, y), and that crop's scale."""
         scale = self._scale(self.params.iou_search_area_scale)
-        crop = self.normalize(extract_crop(image, tuple(center), scale, self.params.image_sample_size))
+        crop = self.normalize(extract_crop(image, tuple(center), scale, self.params.iou_crop_size))
         return self._backbone(crop, IOU_LAYERS), scale
 
     def _scale(self, search_area_scale: float) -> float:
@@ -161,8 +167,9 @@ class AtomEbmTracker(Tracker):
         self.classifier = OnlineClassifier(p, samples.shape[1], self.device, generator=_cpu_generator(self.rng))
         self.classifier.initialize(samples, self.classifier.labels(torch.from_numpy(offsets)))
         if self.use_iou_net:
-            if not shared:  # the IoU-Net's own crops: the identity and the shifted ones, at its scale
+            if not shared:  # the IoU-Net's own crops, as in tracking: the identity and the shifted ones
                 scale = self._scale(p.iou_search_area_scale)
+                size = p.iou_crop_size
                 expanded = extract_crop(image, tuple(self.pos), scale, 2 * size)
                 shifts_only = replace(p, augment_flip=False, augment_blur=(), augment_rotation=())
                 crops, offsets = augmented_samples(expanded, size, (0.0, 0.0), shifts_only, self.rng)
@@ -200,9 +207,6 @@ class AtomEbmTracker(Tracker):
         t_backbone = time.perf_counter()
         shared = self._iou_maps_from_classifier_crop()
         classifier_maps, features = self._features(crop, with_iou_maps=shared)
-        iou_scale = scale
-        if self.refining and not shared:
-            features, iou_scale = self.iou_maps(image, center)
         self._sync()
         t_classifier = time.perf_counter()
         projected = self.classifier.project(classifier_maps)
@@ -212,11 +216,18 @@ class AtomEbmTracker(Tracker):
         if loc.flag is not None:
             logger.debug("frame %d: %s (peak %.3f)", self.frame_num, loc.flag, loc.max_score)
         t_refine = time.perf_counter()
+        iou_backbone = 0.0
         score = -math.inf
         if loc.flag != NOT_FOUND:
             class_pos = center + np.asarray(loc.displacement) * scale
-            if self.refining:
-                score = self._refine(features, class_pos, center, iou_scale)
+            if self.refining and shared:
+                score = self._refine(features, class_pos, center, scale)
+            elif self.refining:  # the IoU-Net's own crop, centred on the classifier's position
+                start_iou = time.perf_counter()
+                features, iou_scale = self.iou_maps(image, class_pos)
+                self._sync()
+                iou_backbone = time.perf_counter() - start_iou
+                score = self._refine(features, class_pos, class_pos, iou_scale)
             else:
                 self.pos = class_pos
                 score = loc.max_score
@@ -228,11 +239,13 @@ class AtomEbmTracker(Tracker):
         self._sync()
         end = time.perf_counter()
         timings = {
-            "backbone": t_classifier - t_backbone,
+            "backbone": t_classifier - t_backbone + iou_backbone,
             "classifier": (t_refine - t_classifier) + (end - t_update),
-            "refinement": t_update - t_refine,
+            "refinement": t_update - t_refine - iou_backbone,
             "other": t_backbone - start,
         }
+        if self.device.type == "cuda" and not self.time_stages:
+            timings = {}  # without synchronisation the stage boundaries are meaningless
         return TrackerOutput(box=self._box(), score=float(score), timings=timings)
 
     def _check_refinement(self, features: dict[str, torch.Tensor], offsets: np.ndarray, box_in_crop: torch.Tensor
@@ -253,9 +266,10 @@ class AtomEbmTracker(Tracker):
 
     def _refine(self, features: dict[str, torch.Tensor], class_pos: np.ndarray, center: np.ndarray,
                 scale: float) -> float:
-        """Refine the box around the classifier's position; updates pos/size and returns the box score."""
+        """Refine the box around the classifier's position ``class_pos`` on the IoU maps of the crop centred at
+        ``center`` with ``scale`` image px per crop px; updates pos/size and returns the box score."""
         p = self.params
-        size = p.image_sample_size
+        size = features[IOU_LAYERS[1]].shape[-1] * LAYER3_STRIDE  # crop side
         crop_size = self.size / scale
         crop_center = (class_pos - center) / scale + size / 2
         estimate = torch.tensor([*(crop_center - crop_size / 2), *crop_size], dtype=torch.float32, device=self.device)
@@ -295,17 +309,16 @@ class AtomEbmTracker(Tracker):
         if window is not None:
             iou_feats = window.crop_outputs(iou_feats)
             offset[:2] = torch.tensor(window.offset)
-        prepared = self.iou_predictor.prepare(iou_feats)
-        evaluated: list[torch.Tensor] = []
-
-        def score_fn(candidates: torch.Tensor) -> torch.Tensor:
-            evaluated.append(candidates.detach())
-            return self.iou_predictor.score(prepared, (candidates - offset)[None])[0]
-
-        refined, scores = self.refiner.refine(score_fn, boxes)
-        corners = xywh_to_xyxy(torch.cat(evaluated)).reshape(-1, 2, 2)
+        frame = self.iou_predictor.prepare(iou_feats)
+        refined, scores, evaluated = self.refiner.refine(_window_box_score, boxes, (offset, frame))
+        corners = xywh_to_xyxy(evaluated).reshape(-1, 2, 2)
         extent = torch.cat((corners.amin(dim=(0, 1)), corners.amax(dim=(0, 1)))).tolist()  # one sync per frame
         return refined, scores, (extent[0], extent[1]), (extent[2], extent[3])
+
+
+def _window_box_score(boxes: torch.Tensor, offset: torch.Tensor, frame: PreparedFrame) -> torch.Tensor:
+    """IoU-Net scores [N] of crop boxes [N, 4] (xywh) on a frame prepared from a feature window at ``offset`` [4]."""
+    return score_proposals((boxes - offset)[None], frame)[0]
 
 
 def _cpu_generator(rng: np.random.Generator) -> torch.Generator:

@@ -5,6 +5,8 @@ All boxes are float ``(x, y, w, h)`` in crop-image pixels (288x288 crops in ATOM
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -13,7 +15,11 @@ from ltr.data.box_ops import xywh_to_xyxy
 from ltr.models.layers.blocks import LinearBlock, conv_block
 from ltr.models.layers.prroi_pool import PrRoIPool2D, pooling_layout, prroi_pool2d_batched, prroi_pool2d_rows
 
-__all__ = ["AtomIoUNet", "IoUPredictor"]
+__all__ = ["AtomIoUNet", "IoUPredictor", "PreparedFrame", "score_proposals"]
+
+#: test-branch pooling: 5 x 5 bins on the stride-8 (layer2) branch, 3 x 3 on the stride-16 (layer3) branch
+POOL3_SIZE, POOL3_SCALE = (5, 5), 1 / 8
+POOL4_SIZE, POOL4_SCALE = (3, 3), 1 / 16
 
 
 class AtomIoUNet(nn.Module):
@@ -39,13 +45,13 @@ class AtomIoUNet(nn.Module):
         self.conv3_1t = conv_block(input_dim[0], 256, kernel_size=3, stride=1)
         self.conv3_2t = conv_block(256, pred_input_dim[0], kernel_size=3, stride=1)
         self.prroi_pool3r = PrRoIPool2D(3, 3, 1 / 8)
-        self.prroi_pool3t = PrRoIPool2D(5, 5, 1 / 8)
+        self.prroi_pool3t = PrRoIPool2D(*POOL3_SIZE, POOL3_SCALE)
         self.fc3_1r = conv_block(128, 256, kernel_size=3, stride=1, padding=0)
         self.conv4_1r = conv_block(input_dim[1], 256, kernel_size=3, stride=1)
         self.conv4_1t = conv_block(input_dim[1], 256, kernel_size=3, stride=1)
         self.conv4_2t = conv_block(256, pred_input_dim[1], kernel_size=3, stride=1)
         self.prroi_pool4r = PrRoIPool2D(1, 1, 1 / 16)
-        self.prroi_pool4t = PrRoIPool2D(3, 3, 1 / 16)
+        self.prroi_pool4t = PrRoIPool2D(*POOL4_SIZE, POOL4_SCALE)
         self.fc34_3r = conv_block(256 + 256, pred_input_dim[0], kernel_size=1, stride=1, padding=0)
         self.fc34_4r = conv_block(256 + 256, pred_input_dim[1], kernel_size=1, stride=1, padding=0)
         self.fc3_rt = LinearBlock(pred_input_dim[0], pred_inter_dim[0], 5)
@@ -144,7 +150,7 @@ class IoUPredictor:
     Built once per reference (tracker initialisation): folds each ``LinearBlock``'s eval-mode BatchNorm into its
     linear layer (weights reordered to the pooling's native bin order) and keeps the modulation vectors.
     :meth:`prepare` multiplies a frame's test features by the modulation and lays them out for pooling once;
-    :meth:`score` then runs without validation or host synchronisation. Gradients flow to the proposals only
+    :meth:`score` (:func:`score_proposals`) then runs without validation or host synchronisation. Gradients flow to the proposals only
     (the network's weights and features are constants here). Same scores as ``predict_iou`` up to float error.
 
     Args:
@@ -165,26 +171,52 @@ class IoUPredictor:
         self.predictor_weight = head.iou_predictor.weight.detach()
         self.predictor_bias = head.iou_predictor.bias.detach()
 
-    def prepare(self, iou_feats: list[torch.Tensor]) -> list[tuple[torch.Tensor, int]]:
-        """Modulated test features of one frame in pooling layout; ``iou_feats`` from :meth:`AtomIoUNet.get_iou_feat`."""
+    def prepare(self, iou_feats: list[torch.Tensor]) -> PreparedFrame:
+        """One frame's modulated test features in pooling layout, with the folded weights (everything
+        :func:`score_proposals` reads); ``iou_feats`` from :meth:`AtomIoUNet.get_iou_feat`."""
         feat3, feat4 = self.head._check_feats(iou_feats, self.head.pred_input_dim, "iou_feats")
         if feat3.shape[0] != self.modulation[0].shape[0]:
             raise ValueError(f"iou_feats batch {feat3.shape[0]} differs from the modulation batch {self.modulation[0].shape[0]}")
         with torch.no_grad():
-            return [(pooling_layout(feat.detach() * mod), feat.shape[-1]) for feat, mod in zip((feat3, feat4), self.modulation)]
+            layout3, layout4 = (pooling_layout(feat.detach() * mod) for feat, mod in zip((feat3, feat4), self.modulation))
+        return PreparedFrame(layout3, feat3.shape[-1], layout4, feat4.shape[-1], *self.fc3, *self.fc4,
+                             self.predictor_weight, self.predictor_bias)
 
-    def score(self, prepared: list[tuple[torch.Tensor, int]], proposals: torch.Tensor) -> torch.Tensor:
+    def score(self, prepared: PreparedFrame, proposals: torch.Tensor) -> torch.Tensor:
         """Scores [B, P] of finite ``proposals`` [B, P, 4] (xywh crop px) on a :meth:`prepare`-d frame."""
-        (layout3, width3), (layout4, width4) = prepared
-        batch, num = proposals.shape[:2]
-        boxes = xywh_to_xyxy(proposals.to(layout3.dtype))
-        pool3, pool4 = self.head.prroi_pool3t, self.head.prroi_pool4t
-        roi3 = prroi_pool2d_rows(layout3, width3, boxes, pool3.output_size, pool3.spatial_scale)
-        roi4 = prroi_pool2d_rows(layout4, width4, boxes, pool4.output_size, pool4.spatial_scale)
-        hidden3 = torch.relu(F.linear(roi3.reshape(batch * num, -1), *self.fc3))
-        hidden4 = torch.relu(F.linear(roi4.reshape(batch * num, -1), *self.fc4))
-        hidden = torch.cat((hidden3, hidden4), dim=1)
-        return F.linear(hidden, self.predictor_weight, self.predictor_bias).reshape(batch, num)
+        return score_proposals(proposals, prepared)
+
+
+class PreparedFrame(NamedTuple):
+    """Inputs of :func:`score_proposals`: modulated test features in pooling layout ([B, H, C * W] and W, per
+    branch) and the BatchNorm-folded weights of the fully connected layers (see :class:`IoUPredictor`)."""
+
+    layout3: torch.Tensor
+    width3: int
+    layout4: torch.Tensor
+    width4: int
+    fc3_weight: torch.Tensor
+    fc3_bias: torch.Tensor
+    fc4_weight: torch.Tensor
+    fc4_bias: torch.Tensor
+    predictor_weight: torch.Tensor
+    predictor_bias: torch.Tensor
+
+
+def score_proposals(proposals: torch.Tensor, frame: PreparedFrame) -> torch.Tensor:
+    """IoU-Net scores [B, P] of ``proposals`` [B, P, 4] (xywh crop px, finite) on a prepared frame.
+
+    A pure function of tensors, without validation or host synchronisation, differentiable w.r.t. the proposals:
+    the box refinement calls it many times per frame (and ``torch.compile`` can trace it whole).
+    """
+    batch, num = proposals.shape[:2]
+    boxes = xywh_to_xyxy(proposals.to(frame.layout3.dtype))
+    roi3 = prroi_pool2d_rows(frame.layout3, frame.width3, boxes, POOL3_SIZE, POOL3_SCALE)
+    roi4 = prroi_pool2d_rows(frame.layout4, frame.width4, boxes, POOL4_SIZE, POOL4_SCALE)
+    hidden3 = torch.relu(F.linear(roi3.reshape(batch * num, -1), frame.fc3_weight, frame.fc3_bias))
+    hidden4 = torch.relu(F.linear(roi4.reshape(batch * num, -1), frame.fc4_weight, frame.fc4_bias))
+    hidden = torch.cat((hidden3, hidden4), dim=1)
+    return F.linear(hidden, frame.predictor_weight, frame.predictor_bias).reshape(batch, num)
 
 
 def _fold_linear_block(block: LinearBlock, channels: int, output_size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
