@@ -1,7 +1,9 @@
 """Track one object through a video file or an image folder.
 
-    python -m pytracking.run_video PATH [--init-box X Y W H] [--checkpoint F] [--param default] [--device D]
-                                   [--save-boxes F] [--save-video F] [--show] [--tracker atom_ebm] [--model-dir DIR]
+    atom-ebm track PATH [--init-box X Y W H] [--checkpoint F] [--param default] [--device D] [--seed 0]
+                        [--save-boxes F] [--save-video F] [--show] [--tracker atom_ebm] [--model-dir DIR] [--debug]
+
+(or ``python -m pytracking.run_video ...``). Two runs with the same ``--seed`` give the same boxes.
 
 Boxes are 0-based (x, y, w, h) pixels, written one ``x,y,w,h`` line per frame (frame 0 = the initial box).
 Without ``--init-box`` the box is drawn in an OpenCV window (needs a GUI build of OpenCV and a display).
@@ -21,7 +23,9 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from pytracking.utils.box_io import save_boxes
+from pytracking.utils.box_io import format_boxes, save_boxes
+from pytracking.utils.cli_checks import check_output_file, device
+from pytracking.utils.cli_errors import ArgumentParser, run_command
 from pytracking.utils.drawing import annotate
 from pytracking.utils.prefetch import prefetched
 from pytracking.utils.video_io import GUI_HELP, VideoWriter, gui_available, open_source
@@ -122,39 +126,50 @@ def track_video(path: str | os.PathLike, *, init_box: Sequence[float] | None = N
             cv2.destroyAllWindows()
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Command-line interface."""
-    parser = argparse.ArgumentParser(prog="python -m pytracking.run_video", description=__doc__.split("\n\n")[0])
+PROG = "python -m pytracking.run_video"
+
+
+def build_parser(prog: str = PROG) -> ArgumentParser:
+    """Command-line interface (``prog``: how the command was called, shown in help and errors)."""
+    parser = ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     parser.add_argument("path", help="video file or folder of images")
     parser.add_argument("--init-box", type=float, nargs=4, metavar=("X", "Y", "W", "H"),
                         help="initial box, 0-based pixels (default: draw it in a window)")
     parser.add_argument("--tracker", default="atom_ebm", help="registered tracker name (default: atom_ebm)")
     parser.add_argument("--param", default="default", help="parameter set (default: default)")
     parser.add_argument("--checkpoint", help="network checkpoint (default: $ATOM_EBM_CHECKPOINT, then the bundled model)")
-    parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when available)")
+    parser.add_argument("--device", type=device, help="cpu, cuda, cuda:N (default: cuda when available)")
     parser.add_argument("--model-dir", metavar="DIR",
                         help="model folder, only for --tracker opencv --param nanotrack (default: $NANOTRACK_MODEL_DIR); "
                              "an error for other trackers")
-    parser.add_argument("--save-boxes", help="write the boxes here, one x,y,w,h line per frame")
-    parser.add_argument("--save-video", help="write an annotated MP4 here")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of Python's, NumPy's and torch's generators: the same seed gives the same boxes "
+                             "(default 0)")
+    parser.add_argument("--save-boxes", metavar="FILE", help="write the boxes here, one 0-based x,y,w,h line per frame")
+    parser.add_argument("--save-video", metavar="FILE", help="write an annotated MP4 here")
     parser.add_argument("--show", action="store_true", help="show the tracking live (needs a GUI build of OpenCV)")
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status (user errors: one line on stderr, status 2)."""
-    args = build_parser().parse_args(argv)
+def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        boxes = track_video(args.path, init_box=args.init_box, tracker_name=args.tracker, param=args.param,
-                            checkpoint=args.checkpoint, device=args.device, save_boxes_path=args.save_boxes,
-                            save_video_path=args.save_video, show=args.show, model_dir=args.model_dir)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"run_video: error: {error}", file=sys.stderr)
-        return 2
+    check_output_file("--save-boxes", args.save_boxes, make_folders=True)
+    check_output_file("--save-video", args.save_video, make_folders=True)
+    # ATOM-EBM seeds its proposals from torch's global generator: seed before the tracker is built and initialised
+    from ltr.trainers.rng import seed_everything  # here, not at the top: it loads torch, which --help does not need
+
+    seed_everything(args.seed)
+    boxes = track_video(args.path, init_box=args.init_box, tracker_name=args.tracker, param=args.param,
+                        checkpoint=args.checkpoint, device=args.device, save_boxes_path=args.save_boxes,
+                        save_video_path=args.save_video, show=args.show, model_dir=args.model_dir)
     if args.save_boxes is None:
-        sys.stdout.write("".join(",".join(f"{v:.2f}" for v in row) + "\n" for row in boxes))
+        sys.stdout.write(format_boxes(boxes))
     return 0
+
+
+def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
+    """Entry point; returns the exit status (bad input: one line on stderr, status 2; failure: 1)."""
+    return run_command(build_parser(prog), argv, _run)
 
 
 if __name__ == "__main__":

@@ -188,3 +188,68 @@ def test_show_without_gui_fails_cleanly(folder, capsys, monkeypatch):
     assert run_video.main([str(folder), "--init-box", "1", "1", "5", "5", "--tracker", "test_step", "--show"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--show" in err and "opencv-contrib-python" in err
+
+
+COUPLE = Path(__file__).resolve().parents[2] / "pytracking" / "demo_data" / "Couple"
+
+
+@pytest.fixture()
+def couple_frames(tmp_path):
+    """A folder with the first 3 frames of the bundled Couple sequence (0-based first box 50, 46, 25, 62)."""
+    out = tmp_path / "couple"
+    out.mkdir()
+    for path in sorted((COUPLE / "img").glob("*.jpg"))[:3]:
+        shutil.copy(path, out / path.name)
+    return out
+
+
+@pytest.mark.parametrize("option", ["--save-boxes", "--save-video"])
+def test_output_path_is_checked_before_tracking(couple_frames, tmp_path, capsys, option):
+    """An output path that is a folder: one line naming it, exit 2, nothing tracked, nothing written."""
+    StepTracker.images = []
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    before = sorted(tmp_path.rglob("*"))
+    argv = [str(couple_frames), "--init-box", "50", "46", "25", "62", "--tracker", "test_step", option, str(taken)]
+    assert run_video.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{option} {taken}: is a folder" in err and "Traceback" not in err
+    assert StepTracker.images == [] and sorted(tmp_path.rglob("*")) == before
+
+
+class _BrokenTracker(StepTracker):
+    def track(self, image):
+        raise RuntimeError("the tracker broke on frame 1")
+
+
+if "test_broken" not in list_trackers():
+    register_tracker("test_broken", lambda **kwargs: _BrokenTracker())
+
+
+def test_failure_while_tracking_exits_1_with_one_line(couple_frames, capsys):
+    argv = [str(couple_frames), "--init-box", "50", "46", "25", "62", "--tracker", "test_broken"]
+    assert run_video.main(argv) == 1
+    err = capsys.readouterr().err  # after the progress bar, which was drawing when the tracker failed
+    assert err.endswith(f"\n{run_video.PROG}: error: the tracker broke on frame 1\n") and "Traceback" not in err
+
+
+def test_debug_shows_the_traceback_and_keeps_the_status(tmp_path, capsys):
+    argv = [str(tmp_path / "missing.mp4"), "--init-box", "1", "1", "5", "5", "--tracker", "test_step"]
+    assert run_video.main(argv) == 2
+    assert "Traceback" not in capsys.readouterr().err
+    assert run_video.main([*argv, "--debug"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback") and err.splitlines()[-1].startswith(f"{run_video.PROG}: error: ")
+    assert "missing.mp4" in err.splitlines()[-1]
+
+
+def test_same_seed_gives_the_same_atom_ebm_boxes(couple_frames, tmp_path, monkeypatch):
+    """ATOM-EBM draws random proposals: two identical runs in one process agree only when --seed is applied."""
+    monkeypatch.delenv("ATOM_EBM_CHECKPOINT", raising=False)
+    runs = []
+    for run in range(2):
+        boxes_file = tmp_path / f"boxes{run}.txt"
+        assert run_video.main([str(couple_frames), "--init-box", "50", "46", "25", "62", "--param", "fast",
+                               "--device", "cpu", "--save-boxes", str(boxes_file)]) == 0
+        runs.append(boxes_file.read_text())
+    assert runs[0] == runs[1] and len(runs[0].splitlines()) == 3
