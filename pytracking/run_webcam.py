@@ -18,15 +18,15 @@ import contextlib
 import itertools
 import logging
 import math
-import os
 import sys
 from pathlib import Path
 from typing import Iterable, Sequence
 
-import cv2
 import numpy as np
 
 from pytracking.utils.box_io import save_boxes
+from pytracking.utils.cli_checks import check_output_file, device
+from pytracking.utils.cli_errors import INTERRUPTED, OK, ArgumentParser, run_command, working
 from pytracking.utils.video_io import GUI_HELP, VideoWriter, gui_available, open_camera, open_video
 from pytracking.webcam_app import WebcamApp
 from pytracking.webcam_display import Box, NoDisplay, OpenCVDisplay
@@ -35,9 +35,6 @@ from trackers.registry import build_tracker, check_tracker_arguments
 
 logger = logging.getLogger("pytracking.run_webcam")
 
-USAGE_ERROR = 2
-RUNTIME_ERROR = 1
-INTERRUPTED = 130
 #: Frame rate of the written video when the source does not report one (cameras often don't).
 DEFAULT_VIDEO_FPS = 30.0
 NO_BOX = (math.nan,) * 4
@@ -77,9 +74,12 @@ class StreamRecorder:
             self.writer = None
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Command-line interface."""
-    parser = argparse.ArgumentParser(prog="python -m pytracking.run_webcam", description=__doc__.split("\n\n")[0])
+PROG = "python -m pytracking.run_webcam"
+
+
+def build_parser(prog: str = PROG) -> ArgumentParser:
+    """Command-line interface (``prog``: how the command was called, shown in help and errors)."""
+    parser = ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     parser.add_argument("--camera", type=int, default=0, help="camera index (default 0)")
     parser.add_argument("--source", help="play this video file instead of the camera")
     parser.add_argument("--init-box", type=float, nargs=4, metavar=("X", "Y", "W", "H"),
@@ -93,22 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--param", default="default", help="parameter set (default: default)")
     parser.add_argument("--checkpoint",
                         help="network checkpoint (default: $ATOM_EBM_CHECKPOINT, then the bundled model)")
-    parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when available)")
+    parser.add_argument("--device", type=device, help="cpu, cuda, cuda:N (default: cuda when available)")
     return parser
-
-
-def check_output_path(option: str, path: str | None) -> None:
-    """``ValueError`` naming ``option`` unless ``path`` is a file name in an existing, writable folder."""
-    if path is None:
-        return
-    target = Path(path)
-    if target.is_dir():
-        raise ValueError(f"{option} {path}: is a folder, give a file name")
-    folder = target.parent
-    if not folder.is_dir():
-        raise ValueError(f"{option} {path}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise ValueError(f"{option} {path}: folder {folder} is not writable")
 
 
 def check_arguments(args: argparse.Namespace) -> None:
@@ -117,8 +103,8 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise ValueError(f"--max-frames must be at least 1, got {args.max_frames}")
     if args.no_display and args.init_box is None:
         raise ValueError("--no-display needs --init-box X Y W H (there is no window to draw the box in)")
-    check_output_path("--save-video", args.save_video)
-    check_output_path("--save-boxes", args.save_boxes)
+    check_output_file("--save-video", args.save_video)
+    check_output_file("--save-boxes", args.save_boxes)
     check_tracker_arguments(args.tracker, args.param, args.checkpoint)
 
 
@@ -159,29 +145,25 @@ def prepare(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> tuple[We
     return app, itertools.chain([first], frames), recorder
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: 0 done, 2 bad arguments or input (one line on stderr), 1 failure while running, 130 Ctrl+C."""
-    args = build_parser().parse_args(argv)
+def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     with contextlib.ExitStack() as cleanup:
-        try:
-            app, frames, recorder = prepare(args, cleanup)
-        except (FileNotFoundError, ValueError) as error:
-            print(f"run_webcam: error: {error}", file=sys.stderr)
-            return USAGE_ERROR
-        status = 0
-        try:
+        app, frames, recorder = prepare(args, cleanup)  # bad arguments or input: status 2
+        status = OK
+        with working():  # from here on any error is a failure while running: status 1
             try:
                 app.run(frames, max_frames=args.max_frames)
             except KeyboardInterrupt:
                 logger.info("interrupted; keeping what was recorded")
                 status = INTERRUPTED
             recorder.finish()
-        except (RuntimeError, OSError, ValueError, cv2.error) as error:
-            print(f"run_webcam: error: {error}", file=sys.stderr)
-            return RUNTIME_ERROR
         logger.info("stopped after %d frames, %d tracked", app.frame_index + 1, app.frames_tracked)
         return status
+
+
+def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
+    """Entry point: 0 done, 2 bad arguments or input (one line on stderr), 1 failure while running, 130 Ctrl+C."""
+    return run_command(build_parser(prog), argv, _run)
 
 
 if __name__ == "__main__":

@@ -117,7 +117,7 @@ def test_usage_errors_exit_2_with_one_line_before_any_work(args, expected, tmp_p
         argv += ["--init-box", "51", "47", "25", "62"]
     assert run_webcam.main(argv) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("run_webcam: error: ") and expected.format(tmp=tmp_path) in err
+    assert err.count("\n") == 1 and err.startswith(f"{run_webcam.PROG}: error: ") and expected.format(tmp=tmp_path) in err
     assert sorted(path.name for path in tmp_path.iterdir()) == ["couple3.avi"]
 
 
@@ -151,7 +151,7 @@ def test_runtime_failure_exits_1_and_leaves_no_partial_video(tmp_path, couple_cl
             "--save-video", str(video)]
     assert run_webcam.main(argv) == 1
     err = capsys.readouterr().err
-    assert err == "run_webcam: error: out of memory\n"
+    assert err == f"{run_webcam.PROG}: error: out of memory\n"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["couple6.avi"]
 
 
