@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from pytracking.evaluation.sequence import Sequence
 from pytracking.utils.box_io import load_boxes, save_boxes
+from pytracking.utils.cli_errors import USER_ERRORS, one_line
 from pytracking.utils.cpu import available_cores
 from pytracking.utils.files import atomic_write_text
 from pytracking.utils.image_io import read_image
@@ -159,8 +160,14 @@ def _run_and_save(tracker: Tracker, sequence: Sequence, out_dir: Path, progress:
         save_results(out_dir, sequence.name, boxes, times)
         return None
     except Exception as error:  # one failing sequence must not stop the others
-        logger.exception("sequence %s failed", sequence.name)
-        return f"{type(error).__name__}: {error}".replace("\n", " ")
+        message = _describe(error)
+        logger.error("sequence %s failed: %s", sequence.name, message, exc_info=logger.isEnabledFor(logging.DEBUG))
+        return message
+
+
+def _describe(error: BaseException) -> str:
+    """``Type: message`` on one line, as written to ``failures.txt``."""
+    return f"{type(error).__name__}: {one_line(error)}"
 
 
 _WORKER: dict[str, object] = {}
@@ -172,18 +179,29 @@ def _init_worker(spec: RunSpec, out_dir: Path, log_level: int, threads: int) -> 
     _WORKER["seed"] = spec.seed
     try:
         _WORKER["tracker"] = spec.build()
-    except Exception as error:  # reported per sequence; raising here would make the pool respawn forever
-        logging.getLogger(__name__).exception("building tracker %s/%s failed", spec.tracker_name, spec.param)
-        _WORKER["build_error"] = f"building the tracker failed: {type(error).__name__}: {error}"
+    except Exception as error:  # reported by _build_error / per sequence; raising here would respawn the worker forever
+        logger.debug("building tracker %s/%s failed", spec.tracker_name, spec.param, exc_info=True)
+        _WORKER["build_error"] = error
     # the worker's share of the cores: left alone, every worker would start one thread per core
     cv2.setNumThreads(threads)
     if "torch" in sys.modules:  # imported by the tracker, if it uses torch
         sys.modules["torch"].set_num_threads(threads)
 
 
+def _build_error() -> tuple[bool, str] | None:
+    """In a worker: None when its tracker was built, else (whether the error is a bad argument, one-line message).
+
+    Sent as plain values: the exception itself may not survive pickling back to the parent.
+    """
+    error = _WORKER.get("build_error")
+    if error is None:
+        return None
+    return isinstance(error, USER_ERRORS), one_line(error)
+
+
 def _worker_task(sequence: Sequence) -> tuple[str, str | None]:
     if "build_error" in _WORKER:
-        return sequence.name, str(_WORKER["build_error"])
+        return sequence.name, f"building the tracker failed: {_describe(_WORKER['build_error'])}"  # type: ignore[arg-type]
     return sequence.name, _run_and_save(_WORKER["tracker"], sequence, _WORKER["out_dir"], False,  # type: ignore[arg-type]
                                         _WORKER["seed"])  # type: ignore[arg-type]
 
@@ -208,34 +226,46 @@ def run_dataset(
 
     Returns:
         Failed sequence name -> one-line error (also written to ``failures.txt``; the file is removed when empty).
+
+    Raises:
+        ValueError / FileNotFoundError: the tracker does not build from ``spec`` (bad argument); RuntimeError: a
+        worker could not build it for another reason. Raised before anything is written: the results folder is
+        made only by the first file written into it.
     """
-    out_dir = result_dir(results_dir, spec.tracker_name, spec.param)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = result_dir(results_dir, spec.tracker_name, spec.param)  # made by the first file written into it
     todo = [s for s in sequences if overwrite or not is_complete(out_dir, s)]
     skipped = len(sequences) - len(todo)
     if skipped:
         logger.info("%d of %d sequences already complete in %s", skipped, len(sequences), out_dir)
     failures: dict[str, str] = {}
-    bar = tqdm(total=len(todo), desc=f"{spec.tracker_name}/{spec.param}", unit="seq")
     if todo and workers <= 1:
         tracker = spec.build()
+        bar = tqdm(total=len(todo), desc=f"{spec.tracker_name}/{spec.param}", unit="seq")
         for sequence in todo:
             error = _run_and_save(tracker, sequence, out_dir, progress=True, seed=spec.seed)
             if error is not None:
                 failures[sequence.name] = error
             bar.update()
+        bar.close()
     elif todo:
         context = multiprocessing.get_context("spawn")
         num_workers = min(workers, len(todo))
         init_args = (spec, out_dir, logging.getLogger().getEffectiveLevel(), max(1, available_cores() // num_workers))
         with context.Pool(num_workers, initializer=_init_worker, initargs=init_args) as pool:
+            build_error = pool.apply(_build_error)  # one worker's build: a bad argument fails them all alike
+            if build_error is not None:
+                pool.close()
+                pool.join()
+                bad_argument, message = build_error
+                raise (ValueError if bad_argument else RuntimeError)(message)
+            bar = tqdm(total=len(todo), desc=f"{spec.tracker_name}/{spec.param}", unit="seq")
             for name, error in pool.imap_unordered(_worker_task, todo):
                 if error is not None:
                     failures[name] = error
                 bar.update()
             pool.close()
             pool.join()  # let workers exit cleanly (terminate() would leak their semaphores)
-    bar.close()
+            bar.close()
     failures_path = out_dir / "failures.txt"
     if failures:
         atomic_write_text(failures_path, "".join(f"{name}: {failures[name]}\n" for name in sorted(failures)))

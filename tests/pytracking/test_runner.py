@@ -193,7 +193,7 @@ def test_cli_user_errors_are_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("UAV123_ROOT", raising=False)
     assert run_tracker_main(["opencv", "csrt", "--dataset", "uav123", "--results-dir", str(tmp_path)]) == 2
     error = capsys.readouterr().err.strip()
-    assert error.startswith("run_tracker: error:") and "UAV123_ROOT" in error and "\n" not in error
+    assert error.startswith("python -m pytracking.run_tracker: error:") and "UAV123_ROOT" in error and "\n" not in error
     assert run_tracker_main(["nosuch", "csrt", "--dataset", "uav123", "--dataset-root", str(tmp_path)]) == 2
     assert "unknown tracker 'nosuch'" in capsys.readouterr().err
 
@@ -215,3 +215,57 @@ def test_worker_runs_torch_and_opencv_on_its_share_of_the_cores(tmp_path):
         torch.set_num_threads(before[0])
         cv2.setNumThreads(before[1])
         runner._WORKER.clear()
+
+
+@pytest.fixture(scope="module")
+def couple_folders(tmp_path_factory):
+    """A ``folder`` data set of two 3-frame sequences cut from the bundled Couple (loads without warnings)."""
+    root = tmp_path_factory.mktemp("folder")
+    couple = REPO / "pytracking" / "demo_data" / "Couple"
+    truth = (couple / "groundtruth.txt").read_text().splitlines()[:3]
+    for name in ("first", "second"):
+        (root / name / "img").mkdir(parents=True)
+        for image in sorted((couple / "img").glob("*.jpg"))[:3]:
+            (root / name / "img" / image.name).write_bytes(image.read_bytes())
+        (root / name / "groundtruth.txt").write_text("\n".join(truth) + "\n")
+    return root
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_tracker_that_does_not_build_is_one_line_and_writes_nothing(couple_folders, tmp_path, workers):
+    """A bad --param: exit 2 with one line naming it, no traceback (per worker or otherwise), no results folder."""
+    results = tmp_path / "results"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytracking.run_tracker", "atom_ebm", "no_such_param", "--dataset", "folder",
+         "--dataset-root", str(couple_folders), "--results-dir", str(results), "--workers", workers],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and "unknown atom_ebm parameter set 'no_such_param'" in result.stderr
+    assert result.stderr.startswith("python -m pytracking.run_tracker: error: ")
+    assert not results.exists()
+
+
+def test_results_dir_that_is_a_file_is_refused_before_any_work(couple_folders, tmp_path, capsys):
+    taken = tmp_path / "results"
+    taken.write_text("not a folder")
+    argv = ["opencv", "csrt", "--dataset", "folder", "--dataset-root", str(couple_folders), "--results-dir", str(taken)]
+    assert run_tracker_main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"--results-dir {taken}/opencv/csrt: {taken} is not a folder" in err
+    assert taken.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize("level, traceback_logged", [(logging.INFO, False), (logging.DEBUG, True)])
+def test_failed_sequence_is_one_log_line_unless_debugging(uav_root, tmp_path, caplog, level, traceback_logged):
+    (sequence,) = _sequences(uav_root, ["boat1"])
+    _FAIL_ON.add(tuple(float(v) - 1 for v in sequence.ground_truth[0][:2]) + tuple(sequence.ground_truth[0][2:]))
+    try:
+        with caplog.at_level(level, logger="pytracking.evaluation.runner"):
+            failures = run_dataset(RunSpec("test_flaky", "csrt"), [sequence], tmp_path)
+    finally:
+        _FAIL_ON.clear()
+    assert list(failures) == ["boat1"]
+    (record,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert record.getMessage() == "sequence boat1 failed: RuntimeError: injected failure"
+    assert bool(record.exc_info) == traceback_logged
