@@ -1,7 +1,9 @@
 """Score result files of one or more trackers on a data set: table, success / precision plots and JSON.
 
-    python -m pytracking.analysis.report --dataset NAME [--dataset-root ROOT] [--split S] --results-dir DIR
-        --trackers T/P [T/P ...] [--protocol pytracking|got10k] [--plot-dir D] [--json F]
+    atom-ebm report --dataset NAME [--dataset-root ROOT] [--split S] --results-dir DIR
+        --trackers T/P [T/P ...] [--protocol pytracking|got10k] [--plot-dir D] [--json F] [--debug]
+
+(or ``python -m pytracking.analysis.report ...``).
 
 Reads ``DIR/T/P/<seq>.txt`` as written by ``pytracking.run_tracker``. Sequences without a result file are
 named on stderr and in the JSON, and the tracker's row averages the sequences it has (column "Seqs").
@@ -11,6 +13,7 @@ A result file whose row count differs from the sequence length is an error unles
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import sys
@@ -23,6 +26,8 @@ from pytracking.evaluation.datasets import list_datasets, load_dataset
 from pytracking.evaluation.runner import result_dir, result_file
 from pytracking.evaluation.sequence import Sequence
 from pytracking.utils.box_io import load_boxes
+from pytracking.utils.cli_checks import check_output_file, check_output_folder
+from pytracking.utils.cli_errors import ArgumentParser, run_command
 from pytracking.utils.files import atomic_write_text
 
 logger = logging.getLogger("pytracking.analysis.report")
@@ -91,8 +96,12 @@ def _jsonable(metrics: dict) -> dict:
     return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in metrics.items()}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pytracking.analysis.report", description=__doc__.split("\n\n")[0])
+PROG = "python -m pytracking.analysis.report"
+
+
+def build_parser(prog: str = PROG) -> ArgumentParser:
+    """Command-line interface (``prog``: how the command was called, shown in help and errors)."""
+    parser = ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", required=True, help=f"one of: {', '.join(list_datasets())}")
     parser.add_argument("--dataset-root", default=None, help="data-set folder (default: its env var, e.g. UAV123_ROOT)")
     parser.add_argument("--split", default=None, help="data-set split (default: the evaluation split)")
@@ -106,45 +115,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def _run(args: argparse.Namespace, prog: str) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        trackers = [parse_tracker(t) for t in args.trackers]
-        sequences = load_dataset(args.dataset, args.dataset_root, split=args.split, sequences=args.sequence)
-        rows: dict[str, dict | None] = {}
-        counts: dict[str, tuple[int, int]] = {}
-        report: dict = {"dataset": args.dataset, "split": args.split, "protocol": args.protocol, "trackers": {}}
-        for tracker, param in trackers:
-            label = f"{tracker}/{param}"
-            overall, per_sequence, missing = evaluate_tracker(
-                sequences, result_dir(args.results_dir, tracker, param), args.protocol, args.allow_length_mismatch
-            )
-            if missing:
-                shown = ", ".join(missing[:20]) + (f" and {len(missing) - 20} more" if len(missing) > 20 else "")
-                print(f"report: {label}: {len(missing)} of {len(sequences)} sequences have no result file: {shown}", file=sys.stderr)
-            rows[label] = overall
-            counts[label] = (len(per_sequence), len(sequences))
-            report["trackers"][label] = {
-                "overall": None if overall is None else _jsonable(overall),
-                "missing": missing,
-                "sequences": {name: _jsonable(m) for name, m in per_sequence.items()},
-            }
-        if all(metrics is None for metrics in rows.values()):
-            raise FileNotFoundError(f"no result files for {', '.join(rows)} under {args.results_dir}")
-        print(format_table(rows, counts))
-        scored = {label: metrics for label, metrics in rows.items() if metrics is not None}
-        if args.plot_dir:
-            from pytracking.analysis.plots import plot_curves
+    check_output_file("--json", args.json, make_folders=True)
+    check_output_folder("--plot-dir", args.plot_dir)
+    trackers = [parse_tracker(t) for t in args.trackers]
+    sequences = load_dataset(args.dataset, args.dataset_root, split=args.split, sequences=args.sequence)
+    rows: dict[str, dict | None] = {}
+    counts: dict[str, tuple[int, int]] = {}
+    report: dict = {"dataset": args.dataset, "split": args.split, "protocol": args.protocol, "trackers": {}}
+    for tracker, param in trackers:
+        label = f"{tracker}/{param}"
+        overall, per_sequence, missing = evaluate_tracker(
+            sequences, result_dir(args.results_dir, tracker, param), args.protocol, args.allow_length_mismatch
+        )
+        if missing:
+            shown = ", ".join(missing[:20]) + (f" and {len(missing) - 20} more" if len(missing) > 20 else "")
+            print(f"{prog}: {label}: {len(missing)} of {len(sequences)} sequences have no result file: {shown}", file=sys.stderr)
+        rows[label] = overall
+        counts[label] = (len(per_sequence), len(sequences))
+        report["trackers"][label] = {
+            "overall": None if overall is None else _jsonable(overall),
+            "missing": missing,
+            "sequences": {name: _jsonable(m) for name, m in per_sequence.items()},
+        }
+    if all(metrics is None for metrics in rows.values()):
+        raise FileNotFoundError(f"no result files for {', '.join(rows)} under {args.results_dir}")
+    print(format_table(rows, counts))
+    scored = {label: metrics for label, metrics in rows.items() if metrics is not None}
+    if args.plot_dir:
+        from pytracking.analysis.plots import plot_curves
 
-            for kind in ("success", "precision", "norm_precision"):
-                plot_curves(scored, kind, Path(args.plot_dir) / f"{args.dataset}_{kind}.png", title=args.dataset)
-        if args.json:
-            atomic_write_text(args.json, json.dumps(report, indent=1) + "\n")
-    except (FileNotFoundError, ValueError) as error:
-        print(f"report: error: {error}", file=sys.stderr)
-        return 2
+        for kind in ("success", "precision", "norm_precision"):
+            plot_curves(scored, kind, Path(args.plot_dir) / f"{args.dataset}_{kind}.png", title=args.dataset)
+    if args.json:
+        atomic_write_text(args.json, json.dumps(report, indent=1) + "\n")
     return 0
+
+
+def main(argv: list[str] | None = None, prog: str = PROG) -> int:
+    """Entry point: 0 done, 2 bad arguments or result files (one line on stderr), 1 a failure while writing."""
+    return run_command(build_parser(prog), argv, functools.partial(_run, prog=prog))
 
 
 if __name__ == "__main__":

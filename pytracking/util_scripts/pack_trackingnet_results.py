@@ -1,7 +1,9 @@
 """Pack TrackingNet test results into the zip the evaluation server expects.
 
-    python -m pytracking.util_scripts.pack_trackingnet_results TRACKER PARAM --results-dir DIR
-        [--dataset-root ROOT] --out FILE.zip [--allow-partial]
+    atom-ebm pack-trackingnet TRACKER PARAM --results-dir DIR [--dataset-root ROOT] --out FILE.zip
+        [--allow-partial] [--debug]
+
+(or ``python -m pytracking.util_scripts.pack_trackingnet_results ...``).
 
 The zip holds one ``<seq>.txt`` per test sequence at its root (no folder), comma-separated ``x,y,w,h`` rows
 with two decimals. It refuses (exit status 2, one line listing the offenders) when a test sequence found under
@@ -22,6 +24,8 @@ import numpy as np
 from pytracking.evaluation.datasets import load_dataset
 from pytracking.evaluation.runner import result_dir, result_file
 from pytracking.utils.box_io import format_boxes, load_boxes
+from pytracking.utils.cli_checks import check_output_file
+from pytracking.utils.cli_errors import ArgumentParser, run_command
 from pytracking.utils.files import atomic_write
 
 logger = logging.getLogger("pytracking.util_scripts.pack_trackingnet_results")
@@ -79,8 +83,12 @@ def write_zip(path: str | os.PathLike, results: dict[str, np.ndarray]) -> None:
     atomic_write(path, _write)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pytracking.util_scripts.pack_trackingnet_results", description=__doc__.split("\n\n")[0])
+PROG = "python -m pytracking.util_scripts.pack_trackingnet_results"
+
+
+def build_parser(prog: str = PROG) -> ArgumentParser:
+    """Command-line interface (``prog``: how the command was called, shown in help and errors)."""
+    parser = ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     parser.add_argument("tracker")
     parser.add_argument("param")
     parser.add_argument("--results-dir", default="results", help="results root (default ./results)")
@@ -90,26 +98,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        if not args.out.endswith(".zip"):
-            raise ValueError(f"--out must name a .zip file, got {args.out}")
-        results = result_dir(args.results_dir, args.tracker, args.param)
-        good, problems = collect_results(results, args.dataset_root)
-        if problems and not args.allow_partial:
-            raise ValueError(f"refusing to pack {results}: " + "; ".join(problems) + " (use --allow-partial to pack anyway)")
-        if not good:
-            raise ValueError(f"no usable result files in {results}")
-        for problem in problems:
-            logger.warning("left out: %s", problem)
-        write_zip(args.out, good)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"pack_trackingnet_results: error: {error}", file=sys.stderr)
-        return 2
+    if not args.out.endswith(".zip"):
+        raise ValueError(f"--out must name a .zip file, got {args.out}")
+    check_output_file("--out", args.out, make_folders=True)
+    results = result_dir(args.results_dir, args.tracker, args.param)
+    good, problems = collect_results(results, args.dataset_root)
+    if problems and not args.allow_partial:
+        raise ValueError(f"refusing to pack {results}: " + "; ".join(problems) + " (use --allow-partial to pack anyway)")
+    if not good:
+        raise ValueError(f"no usable result files in {results}")
+    for problem in problems:
+        logger.warning("left out: %s", problem)
+    write_zip(args.out, good)
     logger.info("packed %d sequences into %s", len(good), args.out)
     return 0
+
+
+def main(argv: list[str] | None = None, prog: str = PROG) -> int:
+    """Entry point: 0 done, 2 bad arguments or result files (one line on stderr), 1 a failure while writing."""
+    return run_command(build_parser(prog), argv, _run)
 
 
 if __name__ == "__main__":
