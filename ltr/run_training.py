@@ -1,4 +1,4 @@
-"""Train a network: ``python -m ltr.run_training bbreg atom_ebm [options]``.
+"""Train a network: ``atom-ebm train bbreg atom_ebm [options]`` (or ``python -m ltr.run_training ...``).
 
 The settings module is found by its path: ``bbreg atom_ebm`` runs ``ltr.train_settings.bbreg.atom_ebm.run``.
 Several GPUs or machines: launch with torchrun, e.g.
@@ -7,6 +7,7 @@ Several GPUs or machines: launch with torchrun, e.g.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import logging
 import os
@@ -17,6 +18,7 @@ from types import ModuleType
 import ltr.train_settings
 from ltr.admin.paths import DATASET_ROOT_SOURCES, WORKSPACE_ENV, resolve_workspace
 from ltr.train_settings.options import TrainingOptions
+from pytracking.utils.cli_errors import INTERRUPTED, ArgumentParser, run_command
 
 logger = logging.getLogger("ltr.run_training")
 
@@ -50,22 +52,32 @@ def load_settings(module: str, name: str) -> ModuleType:
     return settings_module
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m ltr.run_training",
+PROG = "python -m ltr.run_training"
+
+
+def build_parser(prog: str = PROG) -> ArgumentParser:
+    """Command-line interface (``prog``: how the command was called, shown in help and errors).
+
+    The settings named in the help are read from ``ltr/train_settings``, so the list is never out of date.
+    """
+    parser = ArgumentParser(
+        prog=prog,
+        # argparse %-formats argument help only, not the description: one % here
         description="Train a network with a settings module from ltr/train_settings/<module>/<name>.py. "
-        "Checkpoints: <workspace>/checkpoints/<module>/<name>/ATOMnet_ep%%04d.pth.tar; CSV log (and TensorBoard "
+        "Checkpoints: <workspace>/checkpoints/<module>/<name>/ATOMnet_ep%04d.pth.tar; CSV log (and TensorBoard "
         "when installed): <workspace>/logs/<module>/<name>/.",
     )
-    parser.add_argument("module", help="settings package, e.g. bbreg")
-    parser.add_argument("name", help="settings name, e.g. atom_ebm_real, atom_iou_real, atom_ebm, atom_iou, atom_ebm_synthetic")
+    packages = list_settings_packages()
+    parser.add_argument("module", help=f"settings package: {', '.join(packages)}")
+    parser.add_argument("name", help="settings name: " + "; ".join(
+        f"{package}: {', '.join(list_settings(package))}" for package in packages))
     parser.add_argument("--workspace", help=f"output root (default: ${WORKSPACE_ENV} or ./workspace)")
     parser.add_argument("--epochs", type=int, help="last epoch to train (default: the settings')")
     parser.add_argument("--samples-per-epoch", type=int, help="training samples per epoch, all processes together")
     parser.add_argument("--batch-size", type=int, help="batch size, all processes together")
     parser.add_argument("--workers", type=int, help="data-loading workers per process (0: load in the main process)")
     parser.add_argument("--seed", type=int, default=0, help="base seed; data depend only on (seed, epoch, index)")
-    parser.add_argument("--device", choices=("cuda", "cpu"), help="default: cuda when available")
+    parser.add_argument("--device", choices=("cuda", "cpu"), help="cuda or cpu (default: cuda when available)")
     parser.add_argument("--resume", action="store_true", help="continue exactly from the newest checkpoint")
     parser.add_argument("--train-backbone", action="store_true",
                         help="also fine-tune the backbone (its own learning rate; BatchNorm layers train)")
@@ -104,26 +116,23 @@ def options_from_args(args: argparse.Namespace) -> TrainingOptions:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; returns the exit status (user errors: one line on stderr, status 1)."""
-    args = build_parser().parse_args(argv)
+def _run(args: argparse.Namespace, prog: str) -> int:
     rank = int(os.environ.get("RANK", "0") or 0)
     logging.basicConfig(level=args.log_level if rank == 0 else "WARNING",
                         format=f"%(asctime)s [rank {rank}] %(levelname)s %(name)s: %(message)s")
-    from ltr.actors.base import NonFiniteLossError
-
+    settings_module = load_settings(args.module, args.name)
     try:
-        settings_module = load_settings(args.module, args.name)
         settings_module.run(options_from_args(args))
-    except (ValueError, OSError, NonFiniteLossError) as error:
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        logger.debug("details", exc_info=True)
-        print(f"run_training: error: {message}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
-        print("run_training: interrupted; resume with --resume", file=sys.stderr)
-        return 130
+        print(f"{prog}: interrupted; resume with --resume", file=sys.stderr)
+        return INTERRUPTED
     return 0
+
+
+def main(argv: list[str] | None = None, prog: str = PROG) -> int:
+    """Entry point: 0 done, 2 bad arguments, settings or data (one line on stderr), 1 a failure while training
+    (e.g. a non-finite loss), 130 Ctrl+C."""
+    return run_command(build_parser(prog), argv, functools.partial(_run, prog=prog))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ from ltr.admin.paths import checkpoint_dir, resolve_dataset_root, resolve_worksp
 from ltr.run_training import list_settings, main
 from ltr.train_settings.options import TrainingOptions
 
-LOCAL_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+REPO = Path(__file__).resolve().parents[2]
+LOCAL_DATA = REPO.parent / "shared" / "data"
 needs_local_data = pytest.mark.skipif(not LOCAL_DATA.is_dir(), reason=f"local sequences not found at {LOCAL_DATA}")
 
 
@@ -43,20 +44,30 @@ def test_synthetic_only_ablation_drops_just_the_real_sequences():
 
 
 def test_unknown_settings_is_one_line_error_listing_valid_names(capsys):
-    assert main(["bbreg", "atom_nope"]) == 1
+    assert main(["bbreg", "atom_nope"]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "atom_nope" in lines[0] and "atom_ebm_synthetic" in lines[0], lines
 
 
 def test_unknown_package_lists_valid_ones(capsys):
-    assert main(["dimp", "dimp50"]) == 1
+    assert main(["dimp", "dimp50"]) == 2
     assert "valid: bbreg" in capsys.readouterr().err
+
+
+def test_help_names_every_settings_module_and_shows_the_checkpoint_pattern(capsys):
+    assert main(["--help"], prog="atom-ebm train") == 0
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    on_disk = sorted(path.stem for path in (REPO / "ltr" / "train_settings" / "bbreg").glob("[!_]*.py"))
+    assert len(on_disk) >= 5
+    assert text.startswith("usage: atom-ebm train") and "--debug" in text
+    assert all(name in text.split("settings name:")[1] for name in on_disk), (on_disk, text)
+    assert "ATOMnet_ep%04d.pth.tar" in text and "%%" not in text
 
 
 def test_missing_dataset_root_names_flag_and_env_var(tmp_path, monkeypatch, capsys):
     for var in ("LASOT_ROOT", "GOT10K_ROOT", "TRACKINGNET_ROOT"):
         monkeypatch.delenv(var, raising=False)
-    assert main(["bbreg", "atom_ebm", "--workspace", str(tmp_path), "--device", "cpu"]) == 1
+    assert main(["bbreg", "atom_ebm", "--workspace", str(tmp_path), "--device", "cpu"]) == 2
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and "--lasot-root" in error and "LASOT_ROOT" in error
 
