@@ -1,13 +1,14 @@
 """The two-command demo: track the bundled sequence with the default model and write what a person looks at.
 
-``atom-ebm demo [--output DIR] [--device D] [--checkpoint F] [--param P]`` writes to DIR (default ``./demo_output``):
+``atom-ebm demo [--output DIR] [--device D] [--checkpoint F] [--param P] [--seed 0] [--debug]`` writes to DIR
+(default ``./demo_output``):
 
-* ``boxes.txt``        predicted ``x,y,w,h`` per frame (the sequence's 1-based OTB convention)
-* ``groundtruth.txt``  the bundled ground truth, same format
+* ``boxes.txt``        predicted ``x,y,w,h`` per frame, 0-based pixels like every box file the tools write
+* ``groundtruth.txt``  the bundled ground truth, same format (converted from OTB's 1-based file)
 * ``demo.mp4``         annotated video: prediction (green), ground truth (red), confidence, FPS
 * ``metrics.json``     auc, op50, op75, precision (percent, pytracking protocol) and fps
 
-Works headless and without a GPU.
+Works headless and without a GPU. The same ``--seed`` gives the same boxes.
 """
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ from pytracking.evaluation.datasets import load_dataset
 from pytracking.evaluation.runner import run_sequence, seed_everything
 from pytracking.evaluation.sequence import Sequence
 from pytracking.utils.box_io import save_boxes
+from pytracking.utils.cli_checks import check_output_folder, device
+from pytracking.utils.cli_errors import ArgumentParser, run_command, working
 from pytracking.utils.drawing import annotate, draw_box
 from pytracking.utils.files import atomic_write_text
 from pytracking.utils.image_io import read_image
@@ -45,10 +48,14 @@ def demo_sequence() -> Sequence:
     return load_dataset("otb", root=root, sequences=[DEMO_SEQUENCE])[0]
 
 
-def write_annotated_video(path: Path, sequence: Sequence, boxes: np.ndarray, scores: np.ndarray, times: np.ndarray,
-                          fps: float = 25.0) -> None:
-    """Render predicted boxes (green), ground truth (red), confidence and per-frame FPS to an MP4."""
-    offset = np.array([sequence.box_origin, sequence.box_origin, 0.0, 0.0])
+def zero_based(boxes: np.ndarray, sequence: Sequence) -> np.ndarray:
+    """``boxes`` in ``sequence``'s box convention -> 0-based pixels (the convention of the files the demo writes)."""
+    return boxes - np.array([sequence.box_origin, sequence.box_origin, 0.0, 0.0])
+
+
+def write_annotated_video(path: Path, sequence: Sequence, boxes: np.ndarray, ground_truth: np.ndarray,
+                          scores: np.ndarray, times: np.ndarray, fps: float = 25.0) -> None:
+    """Render predicted boxes (green), ground truth (red), both 0-based, confidence and per-frame FPS to an MP4."""
     writer = None
     try:
         for index in tqdm(range(len(sequence)), desc="video", unit="frame", leave=False):
@@ -56,10 +63,9 @@ def write_annotated_video(path: Path, sequence: Sequence, boxes: np.ndarray, sco
             if writer is None:
                 writer = VideoWriter(path, fps, (image.shape[1], image.shape[0]))
             frame_fps = 1.0 / times[index] if index > 0 and times[index] > 0 else None
-            canvas = annotate(image, boxes[index] - offset, float(scores[index]), frame_fps)
-            gt = sequence.ground_truth[index]
-            if np.all(np.isfinite(gt)):
-                draw_box(canvas, gt - offset, GROUND_TRUTH_COLOR, thickness=1)
+            canvas = annotate(image, boxes[index], float(scores[index]), frame_fps)
+            if np.all(np.isfinite(ground_truth[index])):
+                draw_box(canvas, ground_truth[index], GROUND_TRUTH_COLOR, thickness=1)
             writer.write(canvas)
     except BaseException:
         if writer is not None:
@@ -69,46 +75,59 @@ def write_annotated_video(path: Path, sequence: Sequence, boxes: np.ndarray, sco
         writer.close()
 
 
-def run_demo(output: Path, *, device: str | None = None, checkpoint: str | None = None, param: str = "default") -> dict:
-    """Track the demo sequence, write the four output files, return the metrics dict."""
+def run_demo(output: Path, *, device: str | None = None, checkpoint: str | None = None, param: str = "default",
+             seed: int = 0) -> dict:
+    """Track the demo sequence, write the four output files, return the metrics dict.
+
+    Bad arguments raise ``ValueError`` / ``FileNotFoundError`` (building the tracker); what fails after that is a
+    ``RuntimeFailure``.
+    """
     sequence = demo_sequence()
     tracker = build_tracker("atom_ebm", param=param, checkpoint=checkpoint, device=device)
-    seed_everything(sequence.name)  # the tracker draws random boxes: same seed as the benchmark runner
-    boxes, times, scores = run_sequence(tracker, sequence, progress=True)
-    metrics = sequence_metrics(boxes, sequence.ground_truth, dataset="otb")
-    summary = {key: round(metrics[key], 2) for key in ("auc", "op50", "op75", "precision")}
-    summary["fps"] = round(float((len(times) - 1) / max(times[1:].sum(), 1e-9)), 2)
-    summary.update(sequence=sequence.name, frames=len(sequence), param=param)
-    output.mkdir(parents=True, exist_ok=True)
-    save_boxes(output / "boxes.txt", boxes)
-    save_boxes(output / "groundtruth.txt", sequence.ground_truth)
-    write_annotated_video(output / "demo.mp4", sequence, boxes, scores, times)
-    atomic_write_text(output / "metrics.json", json.dumps(summary, indent=2) + "\n")
+    with working():
+        seed_everything(sequence.name, seed)  # the tracker draws random boxes: same seed as the benchmark runner
+        boxes, times, scores = run_sequence(tracker, sequence, progress=True)
+        metrics = sequence_metrics(boxes, sequence.ground_truth, dataset="otb")
+        summary = {key: round(metrics[key], 2) for key in ("auc", "op50", "op75", "precision")}
+        summary["fps"] = round(float((len(times) - 1) / max(times[1:].sum(), 1e-9)), 2)
+        summary.update(sequence=sequence.name, frames=len(sequence), param=param, seed=seed)
+        boxes, ground_truth = zero_based(boxes, sequence), zero_based(sequence.ground_truth, sequence)
+        output.mkdir(parents=True, exist_ok=True)
+        save_boxes(output / "boxes.txt", boxes)
+        save_boxes(output / "groundtruth.txt", ground_truth)
+        write_annotated_video(output / "demo.mp4", sequence, boxes, ground_truth, scores, times)
+        atomic_write_text(output / "metrics.json", json.dumps(summary, indent=2) + "\n")
     return summary
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="atom-ebm demo", description=__doc__.split("\n")[0])
+PROG = "python -m pytracking.demo"
+
+
+def build_parser(prog: str = PROG) -> ArgumentParser:
+    """Command-line interface (``prog``: how the command was called, shown in help and errors)."""
+    parser = ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     parser.add_argument("--output", type=Path, default=Path("demo_output"), help="output folder (default ./demo_output)")
-    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: cuda when available)")
+    parser.add_argument("--device", type=device, default=None, help="cpu, cuda, cuda:N (default: cuda when available)")
     parser.add_argument("--checkpoint", default=None, help="network checkpoint (default: $ATOM_EBM_CHECKPOINT or the bundled model)")
     parser.add_argument("--param", default="default", help="tracker parameter set (default: default)")
+    parser.add_argument("--seed", type=int, default=0, help="base seed, as in atom-ebm run (default 0)")
     return parser
 
 
-def main(argv: SequenceType[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        summary = run_demo(args.output, device=args.device, checkpoint=args.checkpoint, param=args.param)
-    except (FileNotFoundError, ValueError, RuntimeError) as error:
-        print(f"atom-ebm demo: {error}", file=sys.stderr)
-        return 1
+    check_output_folder("--output", args.output)
+    summary = run_demo(args.output, device=args.device, checkpoint=args.checkpoint, param=args.param, seed=args.seed)
     print(f"sequence {summary['sequence']} ({summary['frames']} frames): AUC {summary['auc']:.1f}  "
           f"OP50 {summary['op50']:.1f}  OP75 {summary['op75']:.1f}  precision {summary['precision']:.1f}  "
           f"{summary['fps']:.1f} FPS")
-    print(f"wrote {args.output}/boxes.txt, groundtruth.txt, demo.mp4, metrics.json")
+    print(f"wrote {args.output}/boxes.txt, groundtruth.txt (0-based x,y,w,h), demo.mp4, metrics.json")
     return 0
+
+
+def main(argv: SequenceType[str] | None = None, prog: str = PROG) -> int:
+    """Entry point: 0 done, 2 bad arguments (one line on stderr), 1 a failure while tracking or writing."""
+    return run_command(build_parser(prog), argv, _run)
 
 
 if __name__ == "__main__":

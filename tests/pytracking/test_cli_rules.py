@@ -3,9 +3,14 @@ and 1 for failures, tracebacks only with --debug, output paths checked before an
 from __future__ import annotations
 
 import argparse
+import importlib
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
+from pytracking import cli
 from pytracking.utils import cli_checks
 from pytracking.utils.cli_errors import ArgumentParser, run_command, working
 
@@ -97,3 +102,57 @@ def test_output_file_and_folder_checks(tmp_path):
     with pytest.raises(ValueError, match="file.txt is not a folder"):
         cli_checks.check_output_folder("--dir", tmp_path / "file.txt" / "sub")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]  # the checks create nothing
+
+
+# --- every atom-ebm command -------------------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+#: the smallest arguments that get each command past argparse to its --device
+REQUIRED = {"track": ["clip.mp4"], "webcam": [], "run": ["atom_ebm", "default", "--dataset", "otb"], "demo": [],
+            "train": ["bbreg", "atom_ebm"]}
+
+
+@pytest.mark.parametrize("command", list(cli.COMMANDS))
+def test_help_names_the_command_as_called(command, capsys):
+    assert cli.main([command, "--help"]) == 0
+    assert capsys.readouterr().out.split()[:3] == ["usage:", "atom-ebm", command]
+    module = importlib.import_module(cli.COMMANDS[command][0])
+    assert module.main(["--help"]) == 0
+    help_text = capsys.readouterr().out
+    assert help_text.split()[:4] == ["usage:", "python", "-m", module.__name__] and "--debug" in help_text
+
+
+@pytest.mark.parametrize("command", list(REQUIRED))
+def test_bad_device_is_one_line_naming_it(command, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main([command, *REQUIRED[command], "--device", "gpu"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"atom-ebm {command}: error: argument --device: ")
+    assert "'gpu'" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_console_script_error_has_no_traceback(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "pytracking.cli", "demo", "--device", "gpu"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == ("atom-ebm demo: error: argument --device: 'gpu' is not a device; use cpu, cuda or cuda:N "
+                             "(see --help)\n")
+
+
+@pytest.mark.parametrize("command, argv, message", [
+    ("demo", ["--output", "{taken}"], "--output {taken}: is a file, give a folder"),
+    ("report", ["--dataset", "otb", "--trackers", "a/b", "--json", "{tmp}"], "--json {tmp}: is a folder"),
+    ("report", ["--dataset", "otb", "--trackers", "a/b", "--plot-dir", "{taken}"], "--plot-dir {taken}: is a file"),
+    ("pack-trackingnet", ["a", "b", "--out", "{taken}/x.zip"], "--out {taken}/x.zip: {taken} is not a folder"),
+])
+def test_output_path_is_refused_before_any_work(command, argv, message, tmp_path, capsys, monkeypatch):
+    """Checked before the data set is even looked for (none is there): one line, exit 2, nothing written."""
+    monkeypatch.chdir(tmp_path)
+    taken = tmp_path / "taken"
+    taken.write_text("keep me")
+    values = {"taken": taken, "tmp": tmp_path}
+    assert cli.main([command, *(arg.format(**values) for arg in argv)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message.format(**values) in err and "Traceback" not in err
+    assert [p.name for p in tmp_path.iterdir()] == ["taken"] and taken.read_text() == "keep me"

@@ -14,6 +14,7 @@ from pytracking import cli
 from pytracking.demo import demo_sequence, main as demo_main
 from pytracking.utils.box_io import load_boxes
 from trackers.atom_ebm.weights import bundled_model_path
+from trackers.base import Tracker, TrackerOutput
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -57,20 +58,48 @@ def test_demo_end_to_end(tmp_path, monkeypatch):
     assert ok and frame.shape == (240, 320, 3) and count == 140
 
 
-def test_demo_without_a_model_says_which_file_is_missing(tmp_path, monkeypatch, capsys):
+def test_demo_without_a_model_is_a_user_error_naming_the_file(tmp_path, monkeypatch, capsys):
     missing = tmp_path / "nope.pth"
-    assert demo_main(["--output", str(tmp_path / "o"), "--checkpoint", str(missing)]) == 1
-    assert str(missing) in capsys.readouterr().err
-    assert not (tmp_path / "o" / "boxes.txt").exists()
+    assert demo_main(["--output", str(tmp_path / "o"), "--checkpoint", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(missing) in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
 
 
-def test_cli_lists_commands_and_rejects_unknown(capsys):
-    assert cli.main([]) == 2
-    assert "demo" in capsys.readouterr().out
+class _StandStill(Tracker):
+    """Reports the initial box on every frame: the demo's output then shows the convention it writes."""
+
+    def initialize(self, image, box):
+        self.box = tuple(box)
+
+    def track(self, image):
+        return TrackerOutput(self.box, 1.0)
+
+
+def test_demo_writes_0_based_boxes_like_track(tmp_path, monkeypatch):
+    monkeypatch.setattr("pytracking.demo.build_tracker", lambda *args, **kwargs: _StandStill())
+    out = tmp_path / "demo"
+    assert demo_main(["--output", str(out)]) == 0
+    one_based = np.loadtxt(REPO / "pytracking/demo_data/Couple/groundtruth.txt", delimiter=",")  # OTB's convention
+    zero_based = one_based - [1, 1, 0, 0]
+    np.testing.assert_allclose(load_boxes(out / "groundtruth.txt"), zero_based)
+    np.testing.assert_allclose(load_boxes(out / "boxes.txt"), np.tile(zero_based[0], (len(zero_based), 1)))
+    assert json.loads((out / "metrics.json").read_text())["op50"] > 0
+
+
+def test_bare_atom_ebm_lists_the_commands(capsys):
+    assert cli.main([]) == 0
+    out = capsys.readouterr().out
+    assert all(f"  {name}  " in out for name in cli.COMMANDS)
+
+
+def test_unknown_command_is_one_line(capsys):
     assert cli.main(["no-such-command"]) == 2
-    assert "unknown command" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown command 'no-such-command'" in err and "track" in err
 
 
 def test_console_script_forwards_help():
     result = subprocess.run([sys.executable, "-m", "pytracking.cli", "track", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "--init-box" in result.stdout
+    assert result.stdout.startswith("usage: atom-ebm track ")
