@@ -28,7 +28,7 @@ from pytracking.evaluation.datasets import load_dataset
 from pytracking.evaluation.runner import run_sequence, seed_everything
 from pytracking.evaluation.sequence import Sequence
 from pytracking.utils.box_io import save_boxes
-from pytracking.utils.cli_checks import check_output_folder, device
+from pytracking.utils.cli_checks import check_output_folder, parse_device
 from pytracking.utils.cli_errors import ArgumentParser, run_command, working
 from pytracking.utils.drawing import annotate, draw_box
 from pytracking.utils.files import atomic_write_text
@@ -107,7 +107,7 @@ def build_parser(prog: str = PROG) -> ArgumentParser:
     """Command-line interface (``prog``: how the command was called, shown in help and errors)."""
     parser = ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     parser.add_argument("--output", type=Path, default=Path("demo_output"), help="output folder (default ./demo_output)")
-    parser.add_argument("--device", type=device, default=None, help="cpu, cuda, cuda:N (default: cuda when available)")
+    parser.add_argument("--device", type=parse_device, default=None, help="cpu, cuda, cuda:N (default: cuda when available)")
     parser.add_argument("--checkpoint", default=None, help="network checkpoint (default: $ATOM_EBM_CHECKPOINT or the bundled model)")
     parser.add_argument("--param", default="default", help="tracker parameter set (default: default)")
     parser.add_argument("--seed", type=int, default=0, help="base seed, as in atom-ebm run (default 0)")

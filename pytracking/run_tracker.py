@@ -25,7 +25,7 @@ import sys
 
 from pytracking.evaluation.datasets import list_datasets, load_dataset
 from pytracking.evaluation.runner import RunSpec, result_dir, run_dataset
-from pytracking.utils.cli_checks import check_output_folder, device
+from pytracking.utils.cli_checks import check_output_folder, parse_device
 from pytracking.utils.cli_errors import RUNTIME_ERROR, ArgumentParser, run_command
 from trackers.opencv_baseline import NANOTRACK_BACKBONE_FILE, NANOTRACK_HEAD_FILE, NANOTRACK_MODEL_DIR_ENV
 from trackers.registry import check_tracker_arguments
@@ -53,7 +53,7 @@ def build_parser(prog: str = PROG) -> ArgumentParser:
         help=f"model folder, only for opencv nanotrack: it must hold {NANOTRACK_BACKBONE_FILE} and {NANOTRACK_HEAD_FILE} "
              f"(default: ${NANOTRACK_MODEL_DIR_ENV}); giving it to any other tracker is a usage error (exit 2)",
     )
-    parser.add_argument("--device", type=device, default=None, help="cpu, cuda, cuda:N (default: CUDA when available)")
+    parser.add_argument("--device", type=parse_device, default=None, help="cpu, cuda, cuda:N (default: CUDA when available)")
     parser.add_argument("--seed", type=int, default=0,
                         help="base seed: each sequence is seeded from it and its name, so a re-run gives the same "
                              "boxes (default 0)")

@@ -24,7 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 from pytracking.utils.box_io import format_boxes, save_boxes
-from pytracking.utils.cli_checks import check_output_file, device
+from pytracking.utils.cli_checks import check_output_file, parse_device
 from pytracking.utils.cli_errors import ArgumentParser, run_command
 from pytracking.utils.drawing import annotate
 from pytracking.utils.prefetch import prefetched
@@ -138,7 +138,7 @@ def build_parser(prog: str = PROG) -> ArgumentParser:
     parser.add_argument("--tracker", default="atom_ebm", help="registered tracker name (default: atom_ebm)")
     parser.add_argument("--param", default="default", help="parameter set (default: default)")
     parser.add_argument("--checkpoint", help="network checkpoint (default: $ATOM_EBM_CHECKPOINT, then the bundled model)")
-    parser.add_argument("--device", type=device, help="cpu, cuda, cuda:N (default: cuda when available)")
+    parser.add_argument("--device", type=parse_device, help="cpu, cuda, cuda:N (default: cuda when available)")
     parser.add_argument("--model-dir", metavar="DIR",
                         help="model folder, only for --tracker opencv --param nanotrack (default: $NANOTRACK_MODEL_DIR); "
                              "an error for other trackers")

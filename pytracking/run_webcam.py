@@ -25,7 +25,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from pytracking.utils.box_io import save_boxes
-from pytracking.utils.cli_checks import check_output_file, device
+from pytracking.utils.cli_checks import check_output_file, parse_device
 from pytracking.utils.cli_errors import INTERRUPTED, OK, ArgumentParser, run_command, working
 from pytracking.utils.video_io import GUI_HELP, VideoWriter, gui_available, open_camera, open_video
 from pytracking.webcam_app import WebcamApp
@@ -93,7 +93,7 @@ def build_parser(prog: str = PROG) -> ArgumentParser:
     parser.add_argument("--param", default="default", help="parameter set (default: default)")
     parser.add_argument("--checkpoint",
                         help="network checkpoint (default: $ATOM_EBM_CHECKPOINT, then the bundled model)")
-    parser.add_argument("--device", type=device, help="cpu, cuda, cuda:N (default: cuda when available)")
+    parser.add_argument("--device", type=parse_device, help="cpu, cuda, cuda:N (default: cuda when available)")
     return parser
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 _DEVICE = re.compile(r"cpu|cuda(:\d+)?")
 
 
-def device(text: str) -> str:
+def parse_device(text: str) -> str:
     """argparse type of ``--device``: ``cpu``, ``cuda`` or ``cuda:N``, a CUDA device only where this machine has it.
 
     Only a CUDA device imports torch here (the tracker loads it anyway).

@@ -72,9 +72,9 @@ def test_device_names_the_bad_value(value, expected, monkeypatch):
 
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     with pytest.raises(argparse.ArgumentTypeError) as error:
-        cli_checks.device(value)
+        cli_checks.parse_device(value)
     assert str(error.value) == expected
-    assert cli_checks.device("cuda:0") == "cuda:0" and cli_checks.device("cpu") == "cpu"
+    assert cli_checks.parse_device("cuda:0") == "cuda:0" and cli_checks.parse_device("cpu") == "cpu"
 
 
 def test_cuda_without_cuda_says_use_cpu(monkeypatch):
@@ -82,7 +82,7 @@ def test_cuda_without_cuda_says_use_cpu(monkeypatch):
 
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
     with pytest.raises(argparse.ArgumentTypeError, match="'cuda': CUDA is not available here; use --device cpu"):
-        cli_checks.device("cuda")
+        cli_checks.parse_device("cuda")
 
 
 def test_output_file_and_folder_checks(tmp_path):
