@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from ltr.models.layers.prroi_pool import PrRoIPool2D, prroi_pool2d, prroi_pool2d_batched
+from ltr.models.layers.prroi_pool import PrRoIPool2D, prroi_pool2d, prroi_pool2d_batched, pooling_layout, prroi_pool2d_rows_levels
 
 GAUSS_NODES = np.array([-1.0, 1.0]) / math.sqrt(3.0)  # 2-point Gauss-Legendre: exact for cubics
 
@@ -230,3 +230,19 @@ def test_cuda_matches_quadrature(features: torch.Tensor) -> None:
     out32 = prroi_pool2d(features.float().cuda(), torch.cat((rois[:, :1].cuda().float(), coords), 1), 3, 0.5)
     out32.sum().backward()
     assert torch.isfinite(coords.grad).all()
+
+
+def test_levels_in_one_pass_match_quadrature_per_level() -> None:
+    """Two maps of different size, stride and bin count, pooled in one call, against the exact integral."""
+    generator = torch.Generator().manual_seed(3)
+    fine = torch.randn(1, 3, 9, 7, generator=generator, dtype=torch.float64)
+    coarse = torch.randn(1, 2, 5, 4, generator=generator, dtype=torch.float64)
+    boxes = torch.tensor([[[3.1, 5.7, 41.3, 50.9], [-6.0, 2.5, 20.2, 30.0], [30.0, 40.0, 29.0, 61.0]]],
+                         dtype=torch.float64)  # the last one has x2 < x1: all its bins are 0
+    levels = [(pooling_layout(fine), 7, 5, 1 / 8), (pooling_layout(coarse), 4, 3, 1 / 16)]
+    outputs = prroi_pool2d_rows_levels(levels, boxes)
+    for (features, (_, _, bins, scale)), out in zip(((fine, levels[0]), (coarse, levels[1])), outputs):
+        assert out.shape == (1, 3, bins, bins, features.shape[1])
+        for index, box in enumerate(boxes[0].tolist()):
+            expected = reference_pool(features[0].numpy(), tuple(v * scale for v in box), bins, bins)  # [C, oh, ow]
+            np.testing.assert_allclose(out[0, index].permute(2, 1, 0).numpy(), expected, rtol=1e-9, atol=1e-10)

@@ -13,7 +13,7 @@ from torch.nn import functional as F
 
 from ltr.data.box_ops import xywh_to_xyxy
 from ltr.models.layers.blocks import LinearBlock, conv_block
-from ltr.models.layers.prroi_pool import PrRoIPool2D, pooling_layout, prroi_pool2d_batched, prroi_pool2d_rows
+from ltr.models.layers.prroi_pool import PrRoIPool2D, pooling_layout, prroi_pool2d_batched, prroi_pool2d_rows_levels
 
 __all__ = ["AtomIoUNet", "IoUPredictor", "PreparedFrame", "score_proposals"]
 
@@ -211,8 +211,8 @@ def score_proposals(proposals: torch.Tensor, frame: PreparedFrame) -> torch.Tens
     """
     batch, num = proposals.shape[:2]
     boxes = xywh_to_xyxy(proposals.to(frame.layout3.dtype))
-    roi3 = prroi_pool2d_rows(frame.layout3, frame.width3, boxes, POOL3_SIZE, POOL3_SCALE)
-    roi4 = prroi_pool2d_rows(frame.layout4, frame.width4, boxes, POOL4_SIZE, POOL4_SCALE)
+    roi3, roi4 = prroi_pool2d_rows_levels([(frame.layout3, frame.width3, POOL3_SIZE[0], POOL3_SCALE),
+                                           (frame.layout4, frame.width4, POOL4_SIZE[0], POOL4_SCALE)], boxes)
     hidden3 = torch.relu(F.linear(roi3.reshape(batch * num, -1), frame.fc3_weight, frame.fc3_bias))
     hidden4 = torch.relu(F.linear(roi4.reshape(batch * num, -1), frame.fc4_weight, frame.fc4_bias))
     hidden = torch.cat((hidden3, hidden4), dim=1)
