@@ -215,7 +215,7 @@ def test_cli_bad_model_dir_exits_2_with_one_line_and_no_results(uav_root, tmp_pa
     results = tmp_path / "results"
     assert run_tracker_main(["opencv", "nanotrack", *_cli(uav_root, results, "--model-dir", str(model_dir))]) == 2
     error = capsys.readouterr().err
-    assert error.count("\n") == 1 and error.startswith("run_tracker: error:")
+    assert error.count("\n") == 1 and error.startswith("python -m pytracking.run_tracker: error:")
     _assert_names_files_folder_and_how(error.strip(), model_dir)
     assert not results.exists()
 
