@@ -198,10 +198,11 @@ class _RecordingNet:
         return self.net.extract_backbone_features(images, layers)
 
 
-def _expected_crop(tracker, image, center, target_size, search_area):
-    """The crop the tracker should cut, computed from the geometry directly: ``search_area`` targets wide."""
+def _expected_crop(tracker, image, center, target_size, search_area, side=None):
+    """The crop the tracker should cut, computed from the geometry directly: an ``image_sample_size`` crop would be
+    ``search_area`` targets wide; ``side`` px of it (default: all) around ``center``."""
     scale = math.sqrt(target_size[0] * target_size[1]) * search_area / tracker.params.image_sample_size
-    return tracker.normalize(extract_crop(image, tuple(center), scale, tracker.params.image_sample_size))
+    return tracker.normalize(extract_crop(image, tuple(center), scale, side or tracker.params.image_sample_size))
 
 
 def test_iou_net_sees_its_training_search_area_and_hog_needs_no_backbone(checkpoint, sequence, monkeypatch):
@@ -223,7 +224,9 @@ def test_iou_net_sees_its_training_search_area_and_hog_needs_no_backbone(checkpo
     # first frame: one IoU-Net pass over the identity and the shifted crops, cut 5 targets wide
     (crops, layers), = recorder.calls
     assert layers == ("layer2", "layer3") and crops.shape[0] == 1 + len(tracker.params.augment_shift)
-    torch.testing.assert_close(crops[0], _expected_crop(tracker, frames[0], center, (w, h), 5.0)[0], atol=0.05, rtol=0)
+    side = tracker.params.iou_crop_size
+    torch.testing.assert_close(crops[0], _expected_crop(tracker, frames[0], center, (w, h), 5.0, side)[0], atol=0.05,
+                               rtol=0)
     recorder.calls.clear()
     tracker.track(frames[1])
     (crop, layers), = recorder.calls  # the HOG classifier needs no backbone pass
@@ -231,11 +234,12 @@ def test_iou_net_sees_its_training_search_area_and_hog_needs_no_backbone(checkpo
     # the IoU-Net's crop is cut around the classifier's estimate (its displacement is in classifier-crop px)
     classifier_scale = math.sqrt(w * h) * 3.0 / tracker.params.image_sample_size
     estimate = center + np.asarray(localizations[-1].displacement) * classifier_scale
-    torch.testing.assert_close(crop, _expected_crop(tracker, frames[1], estimate, (w, h), 5.0))
+    torch.testing.assert_close(crop, _expected_crop(tracker, frames[1], estimate, (w, h), 5.0, side))
 
     # a backbone classifier on the IoU-Net's search area: one shared pass with both layers
     recorder.calls.clear()
-    shared = with_overrides(get_parameters("always_refine"), {**LIGHT_INIT, "search_area_scale": 5.0, "seed": 0})
+    shared = with_overrides(get_parameters("always_refine"),
+                            {**LIGHT_INIT, "search_area_scale": 5.0, "iou_crop_size": 288, "seed": 0})
     tracker = AtomEbmTracker(recorder, shared, "cpu")
     tracker.initialize(frames[0], boxes[0])
     tracker.track(frames[1])

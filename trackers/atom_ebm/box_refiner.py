@@ -76,19 +76,19 @@ class BoxRefiner:
         self.params = params
         self.step_fn = compiled_s1_step(params.compile_refinement) if params.compile_refinement else None
 
-    def refine(self, score_fn: ScoreFn, boxes: torch.Tensor, context: tuple = ()
-               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def refine(self, score_fn: ScoreFn, boxes: torch.Tensor, context: tuple = (), with_evaluated: bool = False
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Refine ``boxes`` [N, 4] (xywh, positive sizes).
 
         ``score_fn(boxes [N, 4], *context) -> [N]`` is differentiable w.r.t. the boxes; pass the tensors it reads as
         ``context`` (a module-level ``score_fn`` keeps a compiled step from recompiling).
 
         Returns:
-            (boxes [N, 4], their scores [N], every evaluated box [K, N, 4]).
+            (boxes [N, 4], their scores [N], every evaluated box [K, N, 4] if ``with_evaluated`` else None).
         """
         p = self.params
         boxes = boxes.detach()
-        evaluated: list[torch.Tensor] = []
+        evaluated: list[torch.Tensor] | None = [] if with_evaluated else None
         if p.refinement == "ascent":
             if p.box_normalization == "own":
                 size_norm = boxes[:, 2:].clone()
@@ -100,14 +100,14 @@ class BoxRefiner:
                                         context=(size_norm, score_fn, *context), step_fn=self.step_fn,
                                         evaluated=evaluated)
             refined = rel_to_xywh(z, size_norm)
-            evaluated_boxes = rel_to_xywh(torch.stack(evaluated), size_norm)
+            evaluated_boxes = rel_to_xywh(torch.stack(evaluated), size_norm) if with_evaluated else None
         else:
             root = (p.step_length_center * boxes[:, 2:].repeat(1, 2)).sqrt()
             z, scores = fixed_step_ascent(_scaled_score, boxes / root, p.num_iter, 1.0,
                                           context=(root, score_fn, *context), evaluated=evaluated)
             refined = z * root
-            evaluated_boxes = torch.stack(evaluated) * root
-        return refined.detach(), scores.detach(), evaluated_boxes.detach()
+            evaluated_boxes = torch.stack(evaluated) * root if with_evaluated else None
+        return refined.detach(), scores.detach(), evaluated_boxes
 
 
 @functools.cache

@@ -20,7 +20,9 @@ COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-
 class AtomEbmParams:
     """All settings of ``AtomEbmTracker``; defaults follow the reference ATOM/EBM tracker (facts §d).
 
-    The classifier differs from ATOM's (layer3 alone, a 4 x 4 filter, search area 5, memory learning rate 0.01): it
+    The IoU-Net sees a 192 px window of its 288 px crop, cut around the classifier's estimate: 44 % of the backbone
+    pixels for the same refinement of perturbed boxes on held-out video (``benchmarks/refinement_transfer.py``,
+    docs/RESULTS.md). The classifier differs from ATOM's (layer3 alone, a 4 x 4 filter, search area 5, memory learning rate 0.01): it
     scores layer3 together with hand-crafted HOG + colour features (16 px cells; 268 -> 64 channels, a 6 x 6 filter) on
     a crop 3 targets wide, with learning rate 0.03. With the bundled ImageNet model that scored AUC 74.6 against 67.9
     for ATOM's classifier on 12 selection sequences (docs/RESULTS.md). The IoU-Net keeps its own crop, 5 targets wide.
@@ -85,7 +87,7 @@ class AtomEbmParams:
     image_sample_size: int = 288
     search_area_scale: float = 3.0
     iou_search_area_scale: float = 5.0
-    iou_crop_size: int = 288
+    iou_crop_size: int = 192
     inside_ratio: float = 0.2
     # classifier model and objective
     classifier_features: str = "layer3+" + HOG_COLOR

@@ -282,10 +282,10 @@ class AtomEbmTracker(Tracker):
             height, width = features[IOU_LAYERS[1]].shape[-2:]
             window = feature_window(tuple(crop_center - half), tuple(crop_center + half), p.iou_window_margin * extent,
                                     height, width)
-        refined, scores, lower, upper = self._ascend(features, boxes, window)
-        if window is not None and not window.covers(lower, upper):
+        refined, scores, extent = self._ascend(features, boxes, window)
+        if window is not None and not window.covers(*extent):
             logger.debug("frame %d: boxes left the IoU feature window, recomputing on the full maps", self.frame_num)
-            refined, scores, _, _ = self._ascend(features, boxes, None)
+            refined, scores, _ = self._ascend(features, boxes, None)
         final = select_final_box(refined, scores, p.top_k, p.max_aspect_ratio)
         if final is None:  # every box degenerate: keep the previous box (the classifier shift is discarded)
             return -math.inf
@@ -296,10 +296,11 @@ class AtomEbmTracker(Tracker):
         return float(box_score)
 
     def _ascend(self, features: dict[str, torch.Tensor], boxes: torch.Tensor, window: FeatureWindow | None
-                ) -> tuple[torch.Tensor, torch.Tensor, tuple[float, float], tuple[float, float]]:
-        """Refine ``boxes`` on the IoU features of ``window`` (None: full maps).
+                ) -> tuple[torch.Tensor, torch.Tensor, tuple[tuple[float, float], tuple[float, float]] | None]:
+        """Refine ``boxes`` on the IoU features of ``window`` (None: full maps, without host synchronisation).
 
-        Returns (boxes, scores, (min x, min y), (max x, max y)) where the extent covers every evaluated box.
+        Returns (boxes, scores, extent): with a window, extent = ((min x, min y), (max x, max y)) of every evaluated
+        box; None without.
         """
         feats = [features[name] for name in IOU_LAYERS]
         if window is not None:
@@ -310,10 +311,13 @@ class AtomEbmTracker(Tracker):
             iou_feats = window.crop_outputs(iou_feats)
             offset[:2] = torch.tensor(window.offset)
         frame = self.iou_predictor.prepare(iou_feats)
-        refined, scores, evaluated = self.refiner.refine(_window_box_score, boxes, (offset, frame))
+        refined, scores, evaluated = self.refiner.refine(_window_box_score, boxes, (offset, frame),
+                                                         with_evaluated=window is not None)
+        if window is None:
+            return refined, scores, None
         corners = xywh_to_xyxy(evaluated).reshape(-1, 2, 2)
         extent = torch.cat((corners.amin(dim=(0, 1)), corners.amax(dim=(0, 1)))).tolist()  # one sync per frame
-        return refined, scores, (extent[0], extent[1]), (extent[2], extent[3])
+        return refined, scores, ((extent[0], extent[1]), (extent[2], extent[3]))
 
 
 def _window_box_score(boxes: torch.Tensor, offset: torch.Tensor, frame: PreparedFrame) -> torch.Tensor:
