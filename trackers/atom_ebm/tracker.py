@@ -1,10 +1,11 @@
 """ATOM-EBM tracker: ATOM's online classifier finds the target, the EBM-trained IoU-Net refines its box.
 
 Per frame: the classifier scores its features (a backbone layer or hand-crafted HOG + colour) on a 288 px crop
-``search_area_scale`` times the target's geometric-mean size wide and localises the target; the IoU-Net sees the
-backbone's layer2 + layer3 maps of a crop ``iou_search_area_scale`` targets wide (the scale it was trained at), and a
-batch of boxes around the estimate is refined by gradient ascent; the top-k mean is the new box. Where both crops
-are the same, one backbone pass serves both. Runs on CPU or CUDA.
+``search_area_scale`` times the target's geometric-mean size wide and localises the target; the IoU-Net then sees
+the backbone's layer2 + layer3 maps of an ``iou_crop_size`` px window cut around that estimate, at the scale of a
+288 px crop ``iou_search_area_scale`` targets wide (the scale it was trained at), and a batch of boxes around the
+estimate is refined by gradient ascent; the top-k mean is the new box. Where both crops are the same (equal search
+areas, a full-size window), one backbone pass serves both. Runs on CPU or CUDA.
 """
 from __future__ import annotations
 
