@@ -8,7 +8,6 @@ the functions work when the caller runs under ``torch.no_grad()``. Under
 
 One S1 iteration (:func:`s1_step`) has no host synchronisation (no ``.item()``, no branching on tensor values):
 :func:`compile_s1_step` traces it whole (``fullgraph``), and on CUDA each iteration can replay as a CUDA graph.
-Only the optional early stop of :func:`gradient_ascent` (``patience``) reads a value back, once per iteration.
 """
 from __future__ import annotations
 
@@ -64,24 +63,22 @@ class S1State(NamedTuple):
     """Per-row state of Algorithm S1.
 
     y: [N, D] current boxes; score: [N] their scores; grad: [N, D] the score's gradient at y; step: [N, D] step
-    lengths; stalled: [N] int, iterations in a row whose score gain was at most ``min_gain`` (a rejected step gains 0).
+    lengths.
     """
 
     y: torch.Tensor
     score: torch.Tensor
     grad: torch.Tensor
     step: torch.Tensor
-    stalled: torch.Tensor
 
 
 def s1_start(score_fn: ScoreFn, y0: torch.Tensor, step: torch.Tensor, context: tuple = ()) -> S1State:
     """The S1 state at ``y0`` [N, D] with per-row steps ``step`` [N, D] (one forward + backward)."""
     score, grad = score_and_grad(score_fn, y0, context)
-    return S1State(y0, score, grad, step, torch.zeros_like(score, dtype=torch.int32))
+    return S1State(y0, score, grad, step)
 
 
-def s1_step(score_fn: ScoreFn, state: S1State, decay: float, min_gain: float = 0.0, context: tuple = (),
-            with_grad: bool = True) -> S1State:
+def s1_step(score_fn: ScoreFn, state: S1State, decay: float, context: tuple = (), with_grad: bool = True) -> S1State:
     """One iteration of Algorithm S1 for every row, without host synchronisation or data-dependent branching.
 
     Each row steps to ``y + step * grad``; the step is kept only if the score rises strictly (a non-finite candidate
@@ -89,7 +86,7 @@ def s1_step(score_fn: ScoreFn, state: S1State, decay: float, min_gain: float = 0
     candidate is scored with its gradient, so an accepted row's next gradient is at hand; ``with_grad=False`` scores
     it with a forward pass only (for the last iteration: the returned state's ``grad`` is then not updated).
     """
-    y, score, grad, step, stalled = state
+    y, score, grad, step = state
     candidate = y + step * grad
     candidate = torch.where(torch.isfinite(candidate).all(dim=1, keepdim=True), candidate, y)
     if with_grad:
@@ -99,21 +96,18 @@ def s1_step(score_fn: ScoreFn, state: S1State, decay: float, min_gain: float = 0
             candidate_score = _scores(score_fn, candidate, context)
         candidate_grad = grad
     accept = candidate_score > score
-    gain = torch.where(accept, candidate_score - score, torch.zeros_like(score))
     keep = accept.unsqueeze(1)
     return S1State(
         y=torch.where(keep, candidate, y),
         score=torch.where(accept, candidate_score, score),
         grad=torch.where(keep, candidate_grad, grad),
         step=torch.where(keep, step, step * decay),
-        stalled=torch.where(gain > min_gain, torch.zeros_like(stalled), stalled + 1),
     )
 
 
 def gradient_ascent(
     score_fn: ScoreFn, y0: torch.Tensor, num_iter: int, step_length: float | torch.Tensor, decay: float, *,
-    patience: int | None = None, min_gain: float = 0.0, context: tuple = (), step_fn: StepFn | None = None,
-    evaluated: list[torch.Tensor] | None = None,
+    context: tuple = (), step_fn: StepFn | None = None, evaluated: list[torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Algorithm S1: per row, step along the gradient and keep the step only if the score increases.
 
@@ -129,9 +123,6 @@ def gradient_ascent(
         num_iter: iterations (>= 0).
         step_length: positive scalar or [D] per-dimension step.
         decay: step shrink factor in (0, 1] for rows whose step was rejected.
-        patience: stop early once every row has gained at most ``min_gain`` in ``patience`` iterations in a row
-            (one host synchronisation per iteration); None runs all ``num_iter`` iterations without synchronising.
-        min_gain: see ``patience``.
         context: extra arguments of ``score_fn`` (tensors), so that a compiled ``step_fn`` sees them as inputs.
         step_fn: replaces :func:`s1_step` (same signature), e.g. its ``torch.compile``-d form.
         evaluated: if given, every scored point is appended to it ([N, D] per evaluation, y0 first).
@@ -141,8 +132,6 @@ def gradient_ascent(
     """
     if not isinstance(decay, (int, float)) or not 0 < decay <= 1:
         raise ValueError(f"decay must be in (0, 1], got {decay!r}")
-    if patience is not None and (not isinstance(patience, int) or patience < 1):
-        raise ValueError(f"patience must be a positive int or None, got {patience!r}")
     step_fn = step_fn or s1_step
     with torch.inference_mode(False):
         step = _check_inputs(y0, num_iter, step_length)
@@ -157,9 +146,7 @@ def gradient_ascent(
             last = iteration == num_iter - 1
             if evaluated is not None:
                 evaluated.append(state.y + state.step * state.grad)  # the candidate s1_step scores (if finite)
-            state = step_fn(score_fn, state, decay, min_gain, context, with_grad=not last)
-            if patience is not None and not last and bool((state.stalled >= patience).all()):
-                break
+            state = step_fn(score_fn, state, decay, context, with_grad=not last)
     return state.y, state.score
 
 

@@ -38,8 +38,8 @@ def test_s1_step_on_the_iou_net_compiles_without_graph_breaks_and_matches_eager(
         state = s1_start(_relative_score, z0, steps, (size_norm, frame))
         eager, graph = state, state
         for _ in range(4):
-            eager = s1_step(_relative_score, eager, 0.5, 0.0, (size_norm, frame))
-            graph = compiled(_relative_score, graph, 0.5, 0.0, (size_norm, frame))
+            eager = s1_step(_relative_score, eager, 0.5, (size_norm, frame))
+            graph = compiled(_relative_score, graph, 0.5, (size_norm, frame))
     for name, value in eager._asdict().items():
         torch.testing.assert_close(getattr(graph, name), value, rtol=1e-5, atol=1e-6, msg=name)
     rejected = (eager.step < steps).any(dim=1)

@@ -96,8 +96,7 @@ class BoxRefiner:
                 size_norm = boxes[:1, 2:].expand(boxes.shape[0], 2).clone()
             steps = boxes.new_tensor([p.step_length_center] * 2 + [p.step_length_size] * 2)
             z, scores = gradient_ascent(_relative_score, xywh_to_rel(boxes, size_norm), p.num_iter, steps,
-                                        p.step_decay, patience=p.s1_patience, min_gain=p.s1_min_gain,
-                                        context=(size_norm, score_fn, *context), step_fn=self.step_fn,
+                                        p.step_decay, context=(size_norm, score_fn, *context), step_fn=self.step_fn,
                                         evaluated=evaluated)
             refined = rel_to_xywh(z, size_norm)
             evaluated_boxes = rel_to_xywh(torch.stack(evaluated), size_norm) if with_evaluated else None

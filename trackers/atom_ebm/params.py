@@ -64,9 +64,6 @@ class AtomEbmParams:
         num_init_random_boxes, box_jitter_pos, box_jitter_size: random initial boxes around the estimate.
         num_iter, step_length_center, step_length_size, step_decay: ascent settings ("ascent" uses both step
             lengths in the relative space; "fixed_step" uses step_length_center for every coordinate).
-        s1_patience, s1_min_gain: stop the ascent early once every box gained at most ``s1_min_gain`` in score for
-            ``s1_patience`` iterations in a row (a rejected step gains 0); None = always ``num_iter`` iterations.
-            Early stopping reads one value back per iteration: cheap on the CPU, a synchronisation on CUDA.
         compile_refinement: run each S1 iteration as one compiled graph: a ``torch.compile`` mode for inductor
             ("default", "reduce-overhead": inductor kernels in CUDA graphs, ...) or "cudagraphs" (CUDA graphs of the
             eager kernels: the eager numbers, CUDA only); None = eager. Needs refinement "ascent" and
@@ -133,8 +130,6 @@ class AtomEbmParams:
     step_length_center: float = 2e-3
     step_length_size: float = 1e-2
     step_decay: float = 0.5
-    s1_patience: int | None = None
-    s1_min_gain: float = 0.0
     compile_refinement: str | None = None
     top_k: int = 3
     max_aspect_ratio: float = 6.0
@@ -171,8 +166,6 @@ class AtomEbmParams:
             raise ValueError("refinement_check_boxes needs the shifted first-frame crops: augment_shift is empty")
         if self.iou_window_margin is not None and not self.iou_window_margin >= 0.0:
             raise ValueError(f"iou_window_margin must be >= 0 or None, got {self.iou_window_margin}")
-        if self.s1_patience is not None and not (isinstance(self.s1_patience, int) and self.s1_patience >= 1):
-            raise ValueError(f"s1_patience must be a positive int or None, got {self.s1_patience!r}")
         if self.compile_refinement is not None:
             if self.compile_refinement not in COMPILE_MODES:
                 raise ValueError(f"compile_refinement must be None or one of {COMPILE_MODES}, "
