@@ -1,1 +1,0 @@
-"""Small numerical helpers used by the trackers (Fourier interpolation)."""
