@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -11,6 +12,7 @@ import torch
 
 from trackers.atom_ebm.augmentation import augmented_samples
 from trackers.atom_ebm.box_refiner import BoxRefiner, initial_boxes, select_final_box
+import trackers.atom_ebm.parameters
 from trackers.atom_ebm.parameters import get_parameters, list_parameter_sets
 from trackers.atom_ebm.params import AtomEbmParams, parse_overrides, parse_value, with_overrides
 from trackers.atom_ebm.sample_geometry import crop_box_to_image, extract_crop, image_box_to_crop, search_scale
@@ -137,7 +139,9 @@ def test_refiner_runs_under_no_grad():
 
 
 def test_parameter_sets_and_errors():
-    assert list_parameter_sets() == ["default", "always_refine", "atom_baseline", "no_refine", "fast"]
+    folder = Path(trackers.atom_ebm.parameters.__file__).parent
+    modules = {path.stem for path in folder.glob("*.py")} - {"__init__"}
+    assert set(list_parameter_sets()) == modules and list_parameter_sets()[0] == "default"
     for name in list_parameter_sets():
         assert isinstance(get_parameters(name), AtomEbmParams)
     assert get_parameters("default").num_init_samples == 30
@@ -157,8 +161,16 @@ def test_parameter_sets_and_errors():
         AtomEbmParams(classifier_features="hog_color", hog_cell_size=12, image_sample_size=280)
     with pytest.raises(ValueError, match="refinement_check_boxes needs"):
         AtomEbmParams(refinement_check_boxes=8, augment_shift=())
-    with pytest.raises(ValueError, match="valid: default, always_refine, atom_baseline, no_refine, fast"):
+    with pytest.raises(ValueError, match="valid: default, always_refine, atom_baseline, fast, no_refine"):
         get_parameters("nope")
+    with pytest.raises(ValueError, match="iou_crop_size must be a multiple of 16"):
+        AtomEbmParams(iou_crop_size=200)
+    with pytest.raises(ValueError, match="iou_crop_size"):
+        AtomEbmParams(iou_crop_size=320)
+    with pytest.raises(ValueError, match="compile_refinement must be None or one of"):
+        AtomEbmParams(compile_refinement="fastest", iou_window_margin=None)
+    with pytest.raises(ValueError, match="iou_window_margin=None"):
+        AtomEbmParams(compile_refinement="cudagraphs")
     with pytest.raises(ValueError, match="unknown tracker parameter"):
         with_overrides(AtomEbmParams(), {"step_lenght": 1.0})
     with pytest.raises(ValueError, match="refinement"):

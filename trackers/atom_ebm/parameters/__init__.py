@@ -6,20 +6,21 @@ Each module here defines ``parameters() -> AtomEbmParams``; the module name is t
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
 from trackers.atom_ebm.params import AtomEbmParams
 
-PARAMETER_SETS = ("default", "always_refine", "atom_baseline", "no_refine", "fast")
-
 
 def list_parameter_sets() -> list[str]:
-    """Names of the available parameter sets."""
-    return list(PARAMETER_SETS)
+    """Names of the available parameter sets (the modules of this package): ``default`` first, then alphabetical."""
+    names = sorted(module.name for module in pkgutil.iter_modules(__path__) if not module.ispkg)
+    return sorted(names, key=lambda name: name != "default")
 
 
 def get_parameters(name: str) -> AtomEbmParams:
     """The parameter set ``name``; ``ValueError`` listing the valid names for an unknown one."""
-    if name not in PARAMETER_SETS:
-        raise ValueError(f"unknown atom_ebm parameter set '{name}'; valid: {', '.join(PARAMETER_SETS)}")
+    names = list_parameter_sets()
+    if name not in names:
+        raise ValueError(f"unknown atom_ebm parameter set '{name}'; valid: {', '.join(names)}")
     module = importlib.import_module(f"{__name__}.{name}")
     return module.parameters()
