@@ -23,9 +23,9 @@ import torch
 
 from benchmarks.bench_video import main as bench_video_main
 from ltr.admin.loading import load_network
+from ltr.utils.box_io import load_boxes
 from pytracking.analysis.metrics import iou_continuous, sequence_metrics
 from pytracking.run_video import track_video
-from pytracking.utils.box_io import load_boxes
 from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.params import with_overrides
 from trackers.atom_ebm.tracker import AtomEbmTracker

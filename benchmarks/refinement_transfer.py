@@ -34,12 +34,12 @@ from tqdm import tqdm
 
 from ltr.admin.loading import load_network
 from ltr.admin.paths import DEFAULT_LOCAL_DATA
+from ltr.dataset.benchmarks import load_dataset
+from ltr.dataset.benchmarks.sequence import Sequence
 from ltr.dataset.synthetic import SyntheticDataset, SyntheticParams
+from ltr.utils.files import atomic_write_text
+from ltr.utils.image_io import read_image
 from pytracking.analysis.metrics import iou_continuous
-from pytracking.evaluation.datasets import load_dataset
-from pytracking.evaluation.sequence import Sequence
-from pytracking.utils.files import atomic_write_text
-from pytracking.utils.image_io import read_image
 from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.params import parse_overrides, with_overrides
 from trackers.atom_ebm.refinement_check import CENTRE_NOISE, LOG_SIZE_NOISE

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from ltr.admin.loading import load_network
 from ltr.admin.paths import DEFAULT_LOCAL_DATA
-from pytracking.evaluation.datasets import load_dataset
+from ltr.dataset.benchmarks import load_dataset
+from ltr.utils.image_io import read_image
 from pytracking.evaluation.runner import seed_everything
-from pytracking.utils.image_io import read_image
 from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.tracker import AtomEbmTracker
 from trackers.atom_ebm.weights import resolve_checkpoint

@@ -35,13 +35,13 @@ from pathlib import Path
 import numpy as np
 
 from ltr.admin.paths import DEFAULT_LOCAL_DATA
+from ltr.dataset.benchmarks import load_dataset
+from ltr.utils.box_io import load_boxes
+from ltr.utils.files import atomic_write_text
 from pytracking.analysis.metrics import dataset_metrics
 from pytracking.analysis.plots import plot_curves
 from pytracking.analysis.report import evaluate_tracker
-from pytracking.evaluation.datasets import load_dataset
 from pytracking.evaluation.runner import RunSpec, result_dir, run_dataset
-from pytracking.utils.box_io import load_boxes
-from pytracking.utils.files import atomic_write_text
 
 #: (loader, sub-folder of the data root, sequence names)
 HELD_OUT = (("otb", "sequences/otb", ["Couple", "Football1"]), ("uav123_10fps", "uav123_10fps_mini", ["person9"]))

@@ -30,11 +30,11 @@ from tqdm import tqdm
 
 from ltr.admin.loading import load_network
 from ltr.admin.paths import DEFAULT_LOCAL_DATA
+from ltr.dataset.benchmarks import load_dataset
+from ltr.dataset.benchmarks.sequence import Sequence
+from ltr.utils.files import atomic_write_text
 from pytracking.analysis.metrics import dataset_metrics, sequence_metrics
-from pytracking.evaluation.datasets import load_dataset
 from pytracking.evaluation.runner import run_sequence, seed_everything
-from pytracking.evaluation.sequence import Sequence
-from pytracking.utils.files import atomic_write_text
 from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.params import parse_value, with_overrides
 from trackers.atom_ebm.tracker import AtomEbmTracker, resolve_device

@@ -24,7 +24,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from pytracking.utils.files import atomic_write  # noqa: E402
+from ltr.utils.files import atomic_write  # noqa: E402
 
 
 def read_csv_log(path: Path) -> list[dict[str, Any]]:

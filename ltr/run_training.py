@@ -18,7 +18,7 @@ from types import ModuleType
 import ltr.train_settings
 from ltr.admin.paths import DATASET_ROOT_SOURCES, WORKSPACE_ENV, resolve_workspace
 from ltr.train_settings.options import TrainingOptions
-from pytracking.utils.cli_errors import INTERRUPTED, ArgumentParser, run_command
+from ltr.utils.cli_errors import INTERRUPTED, ArgumentParser, run_command
 
 logger = logging.getLogger("ltr.run_training")
 

@@ -10,7 +10,7 @@ import importlib
 import sys
 from typing import Sequence
 
-from pytracking.utils.cli_errors import OK, USAGE_ERROR
+from ltr.utils.cli_errors import OK, USAGE_ERROR
 
 PROG = "atom-ebm"
 #: subcommand -> (module with main(argv, prog) -> int, one-line description)

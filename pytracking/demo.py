@@ -23,16 +23,16 @@ from typing import Sequence as SequenceType
 import numpy as np
 from tqdm import tqdm
 
+from ltr.dataset.benchmarks import load_dataset
+from ltr.dataset.benchmarks.sequence import Sequence
+from ltr.utils.box_io import save_boxes
+from ltr.utils.cli_errors import ArgumentParser, run_command, working
+from ltr.utils.files import atomic_write_text
+from ltr.utils.image_io import read_image
 from pytracking.analysis.metrics import sequence_metrics
-from pytracking.evaluation.datasets import load_dataset
 from pytracking.evaluation.runner import run_sequence, seed_everything
-from pytracking.evaluation.sequence import Sequence
-from pytracking.utils.box_io import save_boxes
 from pytracking.utils.cli_checks import check_output_folder, parse_device
-from pytracking.utils.cli_errors import ArgumentParser, run_command, working
 from pytracking.utils.drawing import annotate, draw_box
-from pytracking.utils.files import atomic_write_text
-from pytracking.utils.image_io import read_image
 from pytracking.utils.video_io import VideoWriter
 from trackers.registry import build_tracker
 

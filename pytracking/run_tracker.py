@@ -23,10 +23,10 @@ import functools
 import logging
 import sys
 
-from pytracking.evaluation.datasets import list_datasets, load_dataset
+from ltr.dataset.benchmarks import list_datasets, load_dataset
+from ltr.utils.cli_errors import RUNTIME_ERROR, ArgumentParser, run_command
 from pytracking.evaluation.runner import RunSpec, result_dir, run_dataset
 from pytracking.utils.cli_checks import check_output_folder, parse_device
-from pytracking.utils.cli_errors import RUNTIME_ERROR, ArgumentParser, run_command
 from trackers.opencv_baseline import NANOTRACK_BACKBONE_FILE, NANOTRACK_HEAD_FILE, NANOTRACK_MODEL_DIR_ENV
 from trackers.registry import check_tracker_arguments
 

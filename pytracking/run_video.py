@@ -23,9 +23,9 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from pytracking.utils.box_io import format_boxes, save_boxes
+from ltr.utils.box_io import format_boxes, save_boxes
+from ltr.utils.cli_errors import ArgumentParser, run_command
 from pytracking.utils.cli_checks import check_output_file, parse_device
-from pytracking.utils.cli_errors import ArgumentParser, run_command
 from pytracking.utils.drawing import annotate
 from pytracking.utils.prefetch import prefetched
 from pytracking.utils.video_io import GUI_HELP, VideoWriter, gui_available, open_source

@@ -24,9 +24,9 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from pytracking.utils.box_io import save_boxes
+from ltr.utils.box_io import save_boxes
+from ltr.utils.cli_errors import INTERRUPTED, OK, ArgumentParser, run_command, working
 from pytracking.utils.cli_checks import check_output_file, parse_device
-from pytracking.utils.cli_errors import INTERRUPTED, OK, ArgumentParser, run_command, working
 from pytracking.utils.video_io import GUI_HELP, VideoWriter, gui_available, open_camera, open_video
 from pytracking.webcam_app import WebcamApp
 from pytracking.webcam_display import Box, NoDisplay, OpenCVDisplay

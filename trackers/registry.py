@@ -15,7 +15,7 @@ import inspect
 import os
 from typing import Callable
 
-from pytracking.utils.registry import LazyRegistry
+from ltr.utils.registry import LazyRegistry
 from trackers.base import Tracker
 
 TrackerBuilder = Callable[..., Tracker]

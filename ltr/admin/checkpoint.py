@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from pytracking.utils.files import atomic_write
+from ltr.utils.files import atomic_write
 
 __all__ = ["save_checkpoint", "load_checkpoint"]
 

@@ -19,7 +19,7 @@ import torch
 
 from ltr.admin.checkpoint import load_checkpoint, save_checkpoint
 from ltr.admin.loading import load_network, resolve_checkpoint_path
-from pytracking.utils.files import atomic_write_text
+from ltr.utils.files import atomic_write_text
 
 UNUSED_PREFIXES = ("feature_extractor.layer4.", "feature_extractor.fc.")
 PROVENANCE_KEYS = ("epoch", "settings", "objective", "options", "recipe", "history")

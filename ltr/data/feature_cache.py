@@ -30,10 +30,10 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from ltr.data.processing import ATOMProcessing
 from ltr.data.loader import epoch_and_index
+from ltr.data.processing import ATOMProcessing
 from ltr.data.sampler import ATOMSampler
-from pytracking.utils.files import atomic_write_text
+from ltr.utils.files import atomic_write_text
 
 __all__ = ["FeatureCache", "CachedPairDataset", "cache_spec", "build_feature_cache", "open_feature_cache"]
 

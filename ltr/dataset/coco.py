@@ -20,7 +20,7 @@ import numpy as np
 
 from ltr.admin.paths import resolve_dataset_root
 from ltr.dataset.base import SequenceInfo, TrainingDataset, check_index
-from pytracking.utils.image_io import read_image
+from ltr.utils.image_io import read_image
 
 logger = logging.getLogger(__name__)
 

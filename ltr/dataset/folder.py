@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 from typing import Sequence as SequenceType
 
+from ltr.dataset.benchmarks import load_dataset
 from ltr.dataset.sequences import SequenceListDataset
-from pytracking.evaluation.datasets import load_dataset
 
 
 def folder(

@@ -1,11 +1,11 @@
-"""GOT-10k training view (layout read by ``pytracking.evaluation.datasets.got10k``; root: argument or GOT10K_ROOT)."""
+"""GOT-10k training view (layout read by ``ltr.dataset.benchmarks.got10k``; root: argument or GOT10K_ROOT)."""
 from __future__ import annotations
 
 import os
 from typing import Sequence as SequenceType
 
+from ltr.dataset.benchmarks import load_dataset
 from ltr.dataset.sequences import SequenceListDataset
-from pytracking.evaluation.datasets import load_dataset
 
 
 def got10k(

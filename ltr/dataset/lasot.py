@@ -1,12 +1,12 @@
-"""LaSOT training view (layout read by ``pytracking.evaluation.datasets.lasot``; root: argument or LASOT_ROOT)."""
+"""LaSOT training view (layout read by ``ltr.dataset.benchmarks.lasot``; root: argument or LASOT_ROOT)."""
 from __future__ import annotations
 
 import os
 from typing import Sequence as SequenceType
 
+from ltr.dataset.benchmarks import load_dataset
+from ltr.dataset.benchmarks.common import resolve_root
 from ltr.dataset.sequences import SequenceListDataset
-from pytracking.evaluation.datasets import load_dataset
-from pytracking.evaluation.datasets.common import resolve_root
 
 
 def lasot(

@@ -1,4 +1,4 @@
-"""Training view over evaluation ``Sequence`` objects (any layout read by ``pytracking.evaluation.datasets``)."""
+"""Training view over evaluation ``Sequence`` objects (any layout read by ``ltr.dataset.benchmarks``)."""
 from __future__ import annotations
 
 import logging
@@ -8,8 +8,8 @@ import numpy as np
 from tqdm import tqdm
 
 from ltr.dataset.base import SequenceInfo, TrainingDataset, box_validity, check_index
-from pytracking.evaluation.sequence import Sequence
-from pytracking.utils.image_io import read_image
+from ltr.dataset.benchmarks.sequence import Sequence
+from ltr.utils.image_io import read_image
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from typing import Sequence as SequenceType
 import numpy as np
 
 from ltr.dataset.base import SequenceInfo, TrainingDataset, box_validity, check_index
-from pytracking.utils.image_io import read_image
+from ltr.utils.image_io import read_image
 
 BOX_TABLE = "boxes.tsv"
 IMAGE_FOLDER = "images"

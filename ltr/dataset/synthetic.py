@@ -31,9 +31,9 @@ import numpy as np
 from tqdm import tqdm
 
 from ltr.dataset.base import SequenceInfo, TrainingDataset, check_index
-from pytracking.utils.box_io import save_boxes
-from pytracking.utils.files import atomic_write
-from pytracking.utils.image_io import read_image
+from ltr.utils.box_io import save_boxes
+from ltr.utils.files import atomic_write
+from ltr.utils.image_io import read_image
 
 logger = logging.getLogger(__name__)
 

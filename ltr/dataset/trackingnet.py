@@ -1,12 +1,12 @@
-"""TrackingNet training view (layout read by ``pytracking.evaluation.datasets.trackingnet``; root: argument or
+"""TrackingNet training view (layout read by ``ltr.dataset.benchmarks.trackingnet``; root: argument or
 TRACKINGNET_ROOT)."""
 from __future__ import annotations
 
 import os
 from typing import Iterable, Sequence as SequenceType
 
+from ltr.dataset.benchmarks import load_dataset
 from ltr.dataset.sequences import SequenceListDataset
-from pytracking.evaluation.datasets import load_dataset
 
 
 def trackingnet(

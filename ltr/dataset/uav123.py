@@ -1,4 +1,4 @@
-"""UAV123 / UAV123@10fps training view (layout read by ``pytracking.evaluation.datasets.uav123``).
+"""UAV123 / UAV123@10fps training view (layout read by ``ltr.dataset.benchmarks.uav123``).
 
 UAV123 is an evaluation benchmark: train only on sequences that are not evaluated (here: ``wakeboard7``
 of the local mini tree). Root: argument or UAV123_ROOT / UAV123_10FPS_ROOT.
@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 from typing import Sequence as SequenceType
 
+from ltr.dataset.benchmarks import load_dataset
 from ltr.dataset.sequences import SequenceListDataset
-from pytracking.evaluation.datasets import load_dataset
 
 
 def uav123(

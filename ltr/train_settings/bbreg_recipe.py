@@ -42,7 +42,7 @@ from ltr.train_settings.options import TrainingOptions
 from ltr.trainers.distributed import DistributedContext, destroy_distributed, init_distributed, wrap_model
 from ltr.trainers.rng import seed_everything, set_deterministic
 from ltr.trainers.trainer import Trainer, TrainerConfig, list_checkpoints
-from pytracking.utils.cpu import available_cores
+from ltr.utils.cpu import available_cores
 
 logger = logging.getLogger(__name__)
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from ltr.admin.paths import DATASET_ROOT_SOURCES, resolve_dataset_root
 from ltr.dataset.base import TrainingDataset
+from ltr.dataset.benchmarks import load_dataset
+from ltr.dataset.benchmarks.otb import load_video_folders
 from ltr.dataset.coco import COCODataset
 from ltr.dataset.got10k import got10k
 from ltr.dataset.lasot import lasot
@@ -15,8 +17,6 @@ from ltr.dataset.stills import StillImageDataset
 from ltr.dataset.synthetic import SyntheticDataset, SyntheticParams
 from ltr.dataset.trackingnet import trackingnet
 from ltr.train_settings.options import TrainingOptions
-from pytracking.evaluation.datasets import load_dataset
-from pytracking.evaluation.datasets.otb import load_video_folders
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from pytracking.utils.files import atomic_write_text
+from ltr.utils.files import atomic_write_text
 
 logger = logging.getLogger(__name__)
 

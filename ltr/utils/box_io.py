@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pytracking.utils.files import atomic_write_text
+from ltr.utils.files import atomic_write_text
 
 _SEPARATORS = re.compile(r"[,\t; ]+")
 

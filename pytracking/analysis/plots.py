@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
-from pytracking.utils.files import atomic_write  # noqa: E402
+from ltr.utils.files import atomic_write  # noqa: E402
 
 _KINDS = {
     "success": ("success_thresholds", "success_curve", "auc", "Overlap threshold", "Success rate [%]", "Success plot"),

@@ -21,14 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ltr.dataset.benchmarks import list_datasets, load_dataset
+from ltr.dataset.benchmarks.sequence import Sequence
+from ltr.utils.box_io import load_boxes
+from ltr.utils.cli_errors import ArgumentParser, run_command
+from ltr.utils.files import atomic_write_text
 from pytracking.analysis.metrics import PROTOCOLS, dataset_metrics, sequence_metrics
-from pytracking.evaluation.datasets import list_datasets, load_dataset
 from pytracking.evaluation.runner import result_dir, result_file
-from pytracking.evaluation.sequence import Sequence
-from pytracking.utils.box_io import load_boxes
 from pytracking.utils.cli_checks import check_output_file, check_output_folder
-from pytracking.utils.cli_errors import ArgumentParser, run_command
-from pytracking.utils.files import atomic_write_text
 
 logger = logging.getLogger("pytracking.analysis.report")
 

@@ -1,1 +1,2 @@
-"""Benchmark data sets, the Sequence type and the tracker runner."""
+"""The tracker runner and tiny synthetic benchmark trees (the data-set parsers and ``Sequence`` live in
+``ltr.dataset.benchmarks``)."""

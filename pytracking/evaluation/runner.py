@@ -24,12 +24,12 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from pytracking.evaluation.sequence import Sequence
-from pytracking.utils.box_io import load_boxes, save_boxes
-from pytracking.utils.cli_errors import USER_ERRORS, one_line
-from pytracking.utils.cpu import available_cores
-from pytracking.utils.files import atomic_write_text
-from pytracking.utils.image_io import read_image
+from ltr.dataset.benchmarks.sequence import Sequence
+from ltr.utils.box_io import load_boxes, save_boxes
+from ltr.utils.cli_errors import USER_ERRORS, one_line
+from ltr.utils.cpu import available_cores
+from ltr.utils.files import atomic_write_text
+from ltr.utils.image_io import read_image
 from trackers.base import Tracker
 
 logger = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pytracking.utils.box_io import format_boxes
-from pytracking.utils.files import atomic_write_text
+from ltr.utils.box_io import format_boxes
+from ltr.utils.files import atomic_write_text
 
 
 def square_boxes(num_frames: int, size: tuple[int, int] = (96, 72), side: int = 18, seed: int = 0) -> np.ndarray:

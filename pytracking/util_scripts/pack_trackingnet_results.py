@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from pytracking.evaluation.datasets import load_dataset
+from ltr.dataset.benchmarks import load_dataset
+from ltr.utils.box_io import format_boxes, load_boxes
+from ltr.utils.cli_errors import ArgumentParser, run_command
+from ltr.utils.files import atomic_write
 from pytracking.evaluation.runner import result_dir, result_file
-from pytracking.utils.box_io import format_boxes, load_boxes
 from pytracking.utils.cli_checks import check_output_file
-from pytracking.utils.cli_errors import ArgumentParser, run_command
-from pytracking.utils.files import atomic_write
 
 logger = logging.getLogger("pytracking.util_scripts.pack_trackingnet_results")
 

@@ -1,1 +1,2 @@
-"""Shared I/O and drawing helpers used by training, evaluation and the runners."""
+"""Helpers of the evaluation command-line tools: argument checks, drawing, frame prefetching, video I/O (shared file,
+box and image I/O live in ``ltr.utils``)."""

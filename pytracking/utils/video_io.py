@@ -14,7 +14,7 @@ from typing import Iterator, Protocol
 import cv2
 import numpy as np
 
-from pytracking.utils.image_io import read_image
+from ltr.utils.image_io import read_image
 
 logger = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ import cv2
 import numpy as np
 import pytest
 
+from ltr.dataset.benchmarks import load_dataset
 from ltr.dataset.sequences import SequenceListDataset
 from ltr.dataset.synthetic import SyntheticDataset, SyntheticParams, list_image_files
 from ltr.dataset.synthetic import main as synthetic_main
-from pytracking.evaluation.datasets import load_dataset
 
 SMALL = SyntheticParams(
     num_sequences=12, sequence_length=6, short_side=(120, 160), max_long_side=200,

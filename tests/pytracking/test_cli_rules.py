@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from ltr.utils.cli_errors import ArgumentParser, run_command, working
 from pytracking import cli
 from pytracking.utils import cli_checks
-from pytracking.utils.cli_errors import ArgumentParser, run_command, working
 
 
 def _parser() -> ArgumentParser:

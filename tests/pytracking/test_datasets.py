@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pytracking.evaluation.datasets import list_datasets, load_dataset
-from pytracking.evaluation.datasets.uav123 import to_10fps, uav123_10fps_table, uav123_table
+from ltr.dataset.benchmarks import list_datasets, load_dataset
+from ltr.dataset.benchmarks.uav123 import to_10fps, uav123_10fps_table, uav123_table
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO.parent / "shared" / "data"

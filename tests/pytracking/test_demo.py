@@ -10,9 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
+from ltr.utils.box_io import load_boxes
 from pytracking import cli
 from pytracking.demo import demo_sequence, main as demo_main
-from pytracking.utils.box_io import load_boxes
 from trackers.atom_ebm.weights import bundled_model_path
 from trackers.base import Tracker, TrackerOutput
 

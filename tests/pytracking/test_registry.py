@@ -1,7 +1,7 @@
 """LazyRegistry: lazy import on first use, duplicate names and unknown names are errors."""
 import pytest
 
-from pytracking.utils.registry import LazyRegistry
+from ltr.utils.registry import LazyRegistry
 
 
 def test_lazy_entry_is_imported_on_first_use_and_cached():

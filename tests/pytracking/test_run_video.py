@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
+from ltr.utils.box_io import load_boxes
 from pytracking import run_video
-from pytracking.utils.box_io import load_boxes
 from pytracking.utils.drawing import annotate
 from pytracking.utils.video_io import CaptureSource, ImageFolderSource, natural_sort_key, open_source
 from trackers.base import Tracker, TrackerOutput

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pytracking.evaluation.datasets import load_dataset
+from ltr.dataset.benchmarks import load_dataset
 from pytracking.evaluation.runner import RunSpec, run_dataset, run_sequence
 from pytracking.evaluation.synthetic import make_uav123_tree
 from pytracking.run_tracker import main as run_tracker_main

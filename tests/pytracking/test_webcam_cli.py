@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
+from ltr.utils.box_io import load_boxes
 from pytracking import run_webcam
-from pytracking.utils.box_io import load_boxes
 from trackers.base import Tracker, TrackerOutput
 
 #: OpenCV's CSRT: a real tracker that needs no model and follows Couple's walker for 40 frames in about a second.

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 import pytest
 
-from pytracking.utils.box_io import load_boxes
+from ltr.utils.box_io import load_boxes
 from pytracking.utils.drawing import BOX_COLOR, SELECTION_COLOR
 from pytracking.webcam_display import WINDOW_TITLE
 

@@ -8,17 +8,17 @@ import numpy as np
 import pytest
 import torch
 
-from ltr.admin.checkpoint import save_checkpoint
-from ltr.models.bbreg.atom import atom_resnet18
-from pytracking.utils.box_io import load_boxes
-from pytracking.utils.image_io import read_image
-from trackers.atom_ebm.sample_geometry import extract_crop
 import trackers.atom_ebm.tracker as tracker_module
+from ltr.admin.checkpoint import save_checkpoint
+from ltr.admin.loading import load_network
+from ltr.models.bbreg.atom import atom_resnet18
+from ltr.utils.box_io import load_boxes
+from ltr.utils.image_io import read_image
 from trackers.atom_ebm.localization import localize_target
-from trackers.atom_ebm.tracker import AtomEbmTracker, build_tracker, resolve_device
 from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.params import with_overrides
-from ltr.admin.loading import load_network
+from trackers.atom_ebm.sample_geometry import extract_crop
+from trackers.atom_ebm.tracker import AtomEbmTracker, build_tracker, resolve_device
 from trackers.registry import build_tracker as build_registered
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"

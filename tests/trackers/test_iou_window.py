@@ -8,8 +8,8 @@ import torch
 
 from ltr.models.bbreg.atom import atom_resnet18
 from ltr.models.bbreg.atom_iou_net import IoUPredictor
-from pytracking.utils.box_io import load_boxes
-from pytracking.utils.image_io import read_image
+from ltr.utils.box_io import load_boxes
+from ltr.utils.image_io import read_image
 from trackers.atom_ebm.iou_window import feature_window
 from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.params import with_overrides

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import torch
 
-from pytracking.libs.fourier import fourier_upsample
 from trackers.atom_ebm.classifier import FactorizedConvClassifier, gaussian_label, project
+from trackers.atom_ebm.fourier import fourier_upsample
 from trackers.atom_ebm.localization import HARD_NEGATIVE, NOT_FOUND, UNCERTAIN
 from trackers.atom_ebm.optimizer import gauss_newton_cg
 from trackers.atom_ebm.params import AtomEbmParams

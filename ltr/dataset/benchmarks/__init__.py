@@ -20,20 +20,20 @@ from __future__ import annotations
 import os
 from typing import Callable, Iterable
 
-from pytracking.evaluation.sequence import Sequence
-from pytracking.utils.registry import LazyRegistry
+from ltr.dataset.benchmarks.sequence import Sequence
+from ltr.utils.registry import LazyRegistry
 
 DatasetLoader = Callable[..., list[Sequence]]
 
 # loaders take keyword arguments root, split, sequences
 _DATASETS: LazyRegistry[DatasetLoader] = LazyRegistry("data set", {
-    "uav123": "pytracking.evaluation.datasets.uav123:load_uav123",
-    "uav123_10fps": "pytracking.evaluation.datasets.uav123:load_uav123_10fps",
-    "otb": "pytracking.evaluation.datasets.otb:load_otb",
-    "folder": "pytracking.evaluation.datasets.folder:load_folder",
-    "trackingnet": "pytracking.evaluation.datasets.trackingnet:load_trackingnet",
-    "lasot": "pytracking.evaluation.datasets.lasot:load_lasot",
-    "got10k": "pytracking.evaluation.datasets.got10k:load_got10k",
+    "uav123": "ltr.dataset.benchmarks.uav123:load_uav123",
+    "uav123_10fps": "ltr.dataset.benchmarks.uav123:load_uav123_10fps",
+    "otb": "ltr.dataset.benchmarks.otb:load_otb",
+    "folder": "ltr.dataset.benchmarks.folder:load_folder",
+    "trackingnet": "ltr.dataset.benchmarks.trackingnet:load_trackingnet",
+    "lasot": "ltr.dataset.benchmarks.lasot:load_lasot",
+    "got10k": "ltr.dataset.benchmarks.got10k:load_got10k",
 })
 
 

@@ -9,8 +9,8 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from pytracking.evaluation.sequence import Sequence
-from pytracking.utils.box_io import load_boxes
+from ltr.dataset.benchmarks.sequence import Sequence
+from ltr.utils.box_io import load_boxes
 
 logger = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import os
 
-from pytracking.evaluation.datasets.common import resolve_root
-from pytracking.evaluation.datasets.otb import load_video_folders
-from pytracking.evaluation.sequence import Sequence
+from ltr.dataset.benchmarks.common import resolve_root
+from ltr.dataset.benchmarks.otb import load_video_folders
+from ltr.dataset.benchmarks.sequence import Sequence
 
 
 def load_folder(*, root: str | os.PathLike | None = None, split: str | None = None, sequences: list[str] | None = None) -> list[Sequence]:

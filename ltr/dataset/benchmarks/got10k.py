@@ -19,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from pytracking.evaluation.datasets.common import (
+from ltr.dataset.benchmarks.common import (
     LazyRange, count_lines, frame_pattern, image_numbers, load_first_box, load_flags, report_missing, resolve_root,
     select_sequences,
 )
-from pytracking.evaluation.sequence import FrameList, Sequence
-from pytracking.utils.box_io import load_boxes
+from ltr.dataset.benchmarks.sequence import FrameList, Sequence
+from ltr.utils.box_io import load_boxes
 
 
 def got10k_visible(folder: Path) -> np.ndarray:

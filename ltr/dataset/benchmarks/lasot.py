@@ -21,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from pytracking.evaluation.datasets.common import (
+from ltr.dataset.benchmarks.common import (
     LazyRange, count_lines, frame_pattern, load_flags, report_missing, resolve_root, select_sequences,
 )
-from pytracking.evaluation.sequence import FrameList, Sequence
-from pytracking.utils.box_io import load_boxes
+from ltr.dataset.benchmarks.sequence import FrameList, Sequence
+from ltr.utils.box_io import load_boxes
 
 logger = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ import os
 import re
 from pathlib import Path
 
-from pytracking.evaluation.datasets.common import report_missing, resolve_root, select_sequences
-from pytracking.evaluation.sequence import Sequence
-from pytracking.utils.box_io import load_boxes
+from ltr.dataset.benchmarks.common import report_missing, resolve_root, select_sequences
+from ltr.dataset.benchmarks.sequence import Sequence
+from ltr.utils.box_io import load_boxes
 
 logger = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ import functools
 import os
 from pathlib import Path
 
-from pytracking.evaluation.datasets.common import (
+from ltr.dataset.benchmarks.common import (
     LazyRange, count_lines, frame_pattern, image_numbers, load_first_box, report_missing, resolve_root, select_sequences,
 )
-from pytracking.evaluation.sequence import FrameList, Sequence
-from pytracking.utils.box_io import load_boxes
+from ltr.dataset.benchmarks.sequence import FrameList, Sequence
+from ltr.utils.box_io import load_boxes
 
 TRAIN_CHUNKS = tuple(f"TRAIN_{k}" for k in range(12))
 

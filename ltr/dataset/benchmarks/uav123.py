@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from pytracking.evaluation.datasets.common import frame_pattern, image_numbers, report_missing, resolve_root, select_sequences
-from pytracking.evaluation.sequence import FrameList, Sequence
-from pytracking.utils.box_io import load_boxes
+from ltr.dataset.benchmarks.common import frame_pattern, image_numbers, report_missing, resolve_root, select_sequences
+from ltr.dataset.benchmarks.sequence import FrameList, Sequence
+from ltr.utils.box_io import load_boxes
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class UAVEntry:
 @functools.lru_cache(maxsize=1)
 def uav123_table() -> tuple[UAVEntry, ...]:
     """The 123 UAV123 (30 fps) entries, in the official order."""
-    text = resources.files("pytracking.evaluation.datasets").joinpath("uav123_sequences.json").read_text(encoding="utf-8")
+    text = resources.files("ltr.dataset.benchmarks").joinpath("uav123_sequences.json").read_text(encoding="utf-8")
     data = json.loads(text)
     return tuple(UAVEntry(*row) for row in data["sequences"])
 
