@@ -18,14 +18,15 @@ COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-
 
 @dataclass(frozen=True)
 class AtomEbmParams:
-    """All settings of ``AtomEbmTracker``; defaults follow the reference ATOM/EBM tracker (facts §d).
+    """All settings of ``AtomEbmTracker``; defaults follow the reference ATOM/EBM tracker (facts §d), except:
 
-    The IoU-Net sees a 192 px window of its 288 px crop, cut around the classifier's estimate: 44 % of the backbone
-    pixels for the same refinement of perturbed boxes on held-out video (``benchmarks/refinement_transfer.py``,
-    docs/RESULTS.md). The classifier differs from ATOM's (layer3 alone, a 4 x 4 filter, search area 5, memory learning rate 0.01): it
-    scores layer3 together with hand-crafted HOG + colour features (16 px cells; 268 -> 64 channels, a 6 x 6 filter) on
-    a crop 3 targets wide, with learning rate 0.03. With the bundled ImageNet model that scored AUC 74.6 against 67.9
-    for ATOM's classifier on 12 selection sequences (docs/RESULTS.md). The IoU-Net keeps its own crop, 5 targets wide.
+    * the IoU-Net's backbone pass covers a 192 px window of its 288 px crop, cut around the classifier's estimate
+      (fewer pixels, the same refinement where the boxes are);
+    * the classifier scores layer3 together with hand-crafted HOG + colour features (16 px cells; 268 -> 64 channels,
+      a 6 x 6 filter) on a crop 3 targets wide with memory learning rate 0.03, instead of ATOM's layer3 alone with a
+      4 x 4 filter, search area 5 and learning rate 0.01; the IoU-Net keeps its own crop, 5 targets wide.
+
+    Both were chosen by measurements on sequences outside the test set (docs/RESULTS.md).
 
     Sampling geometry:
         image_sample_size: side of the square crop fed to the backbone (px); layer3 map = size / 16.
@@ -122,7 +123,7 @@ class AtomEbmParams:
     target_neighborhood_scale: float = 2.2
     # target estimation
     refinement: str = "ascent"
-    box_normalization: str = "own"  # measured: see trackers/atom_ebm/parameters/default.py
+    box_normalization: str = "own"
     num_init_random_boxes: int = 9
     box_jitter_pos: float = 0.1
     box_jitter_size: float = 0.5

@@ -1,12 +1,11 @@
 """First-frame self-check of the IoU-Net: refine only where refinement is seen to improve boxes.
 
-An IoU-Net that has not learned a transferable notion of box quality (the bundled model on video unlike its
-training data, see docs/RESULTS.md) drags boxes away from the target. The first frame is the one frame whose
-box is known, so the tracker perturbs that box the way a classifier estimate with a stale size is perturbed,
-refines the perturbed boxes, and keeps refinement on for the sequence only if their mean IoU with the known
-box rises significantly: by more than ``CONFIDENCE`` standard errors of the mean per-box gain. A plain "rises"
-let refinement run on sequences where the gain was noise (mean gains of -0.01 to +0.02 on held-out video, where
-refinement then ruined tracking); on the training sequences the gain is 0.05-0.13 (docs/RESULTS.md).
+An IoU-Net that has not learned a transferable notion of box quality (a network on video unlike its training data)
+drags boxes away from the target. The first frame is the one frame whose box is known, so the tracker perturbs that
+box the way a classifier estimate with a stale size is perturbed, refines the perturbed boxes, and keeps refinement
+on for the sequence only if their mean IoU with the known box rises significantly: by more than ``CONFIDENCE``
+standard errors of the mean per-box gain, so that a gain within the noise does not count (docs/RESULTS.md, "First-frame
+self-check").
 """
 from __future__ import annotations
 

@@ -2,9 +2,8 @@
 
 5 iterations with step length 1 (the step in pixels is step_length * gradient * box size), no
 accept/reject test, as ATOM's ``default`` parameters. Use it with an IoU-regression (ATOM/ATOM*) network.
-The IoU features are computed on the full maps (``iou_window_margin=None``): these steps move boxes out of any
-small window (on OTB Crossing in 24 of 24 frames with the default margin), and a window that is left costs a
-second, full-map pass.
+The IoU features are computed on the full maps (``iou_window_margin=None``): these unconditional steps move boxes
+out of a small feature window, and a window that is left costs a second, full-map pass.
 """
 from dataclasses import replace
 
