@@ -39,7 +39,7 @@ for name, version in want.items():
     if not md.version(name).startswith(version):
         sys.exit(1)
 md.version("atom-ebm")
-import cv2, ltr, pytracking, trackers, pytest  # noqa: F401
+import cv2, importlinter, ltr, pytracking, trackers, pytest  # noqa: F401
 PYEOF
 then
   echo "install.sh: environment already complete ($PY)"
