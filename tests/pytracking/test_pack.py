@@ -5,8 +5,8 @@ import zipfile
 
 import numpy as np
 import pytest
+from benchmark_trees import make_trackingnet_tree
 
-from pytracking.evaluation.synthetic import make_trackingnet_tree
 from pytracking.run_tracker import main as run_tracker_main
 from pytracking.util_scripts.pack_trackingnet_results import main as pack_main
 

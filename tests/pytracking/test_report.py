@@ -5,9 +5,9 @@ import json
 
 import numpy as np
 import pytest
+from benchmark_trees import make_trackingnet_tree, make_uav123_tree
 
 from pytracking.analysis.report import main as report_main
-from pytracking.evaluation.synthetic import make_trackingnet_tree, make_uav123_tree
 
 LENGTHS = {"bike1": 5, "boat1": 4, "car2": 8}
 SIDE = 18  # synthetic square side

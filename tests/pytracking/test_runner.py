@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from benchmark_trees import make_uav123_tree
 
 from ltr.dataset.benchmarks import load_dataset
 from pytracking.evaluation.runner import RunSpec, run_dataset, run_sequence
-from pytracking.evaluation.synthetic import make_uav123_tree
 from pytracking.run_tracker import main as run_tracker_main
 from trackers.base import Tracker, TrackerOutput
 from trackers.opencv_baseline import OpenCVTracker

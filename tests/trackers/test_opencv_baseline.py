@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from benchmark_trees import make_uav123_tree, square_boxes, write_video
 
 from ltr.utils.image_io import read_image
-from pytracking.evaluation.synthetic import make_uav123_tree, square_boxes, write_video
 from pytracking.run_tracker import main as run_tracker_main
 from trackers.opencv_baseline import (
     NANOTRACK_BACKBONE_FILE,
