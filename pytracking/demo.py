@@ -41,6 +41,9 @@ logger = logging.getLogger("pytracking.demo")
 DEMO_SEQUENCE = "Couple"
 GROUND_TRUTH_COLOR = (255, 0, 0)
 
+#: frame rate of the annotated demo video (OTB sequences are image folders and carry none)
+DEMO_VIDEO_FPS = 25.0
+
 
 def demo_sequence() -> Sequence:
     """The bundled demo sequence (OTB *Couple*, held out from training)."""
@@ -54,7 +57,7 @@ def zero_based(boxes: np.ndarray, sequence: Sequence) -> np.ndarray:
 
 
 def write_annotated_video(path: Path, sequence: Sequence, boxes: np.ndarray, ground_truth: np.ndarray,
-                          scores: np.ndarray, times: np.ndarray, fps: float = 25.0) -> None:
+                          scores: np.ndarray, times: np.ndarray, fps: float = DEMO_VIDEO_FPS) -> None:
     """Render predicted boxes (green), ground truth (red), both 0-based, confidence and per-frame FPS to an MP4."""
     writer = None
     try:

@@ -28,7 +28,7 @@ from ltr.utils.cli_errors import ArgumentParser, run_command
 from pytracking.utils.cli_checks import check_output_file, parse_device
 from pytracking.utils.drawing import annotate
 from pytracking.utils.prefetch import prefetched
-from pytracking.utils.video_io import GUI_HELP, VideoWriter, gui_available, open_source
+from pytracking.utils.video_io import DEFAULT_FPS, GUI_HELP, VideoWriter, gui_available, open_source
 from trackers.base import Tracker, validate_init_box
 from trackers.registry import build_tracker
 
@@ -79,7 +79,7 @@ def track_video(path: str | os.PathLike, *, init_box: Sequence[float] | None = N
         boxes = [box]
         writer = None
         if save_video_path is not None:
-            fps = source.fps or 30.0
+            fps = source.fps or DEFAULT_FPS
             writer = VideoWriter(Path(save_video_path), fps, (first.shape[1], first.shape[0]))
             writer.write(annotate(first, box))
         completed = False

@@ -27,7 +27,7 @@ import numpy as np
 from ltr.utils.box_io import save_boxes
 from ltr.utils.cli_errors import INTERRUPTED, OK, ArgumentParser, run_command, working
 from pytracking.utils.cli_checks import check_output_file, parse_device
-from pytracking.utils.video_io import GUI_HELP, VideoWriter, gui_available, open_camera, open_video
+from pytracking.utils.video_io import DEFAULT_FPS, GUI_HELP, VideoWriter, gui_available, open_camera, open_video
 from pytracking.webcam_app import WebcamApp
 from pytracking.webcam_display import Box, NoDisplay, OpenCVDisplay
 from trackers.base import validate_init_box
@@ -35,8 +35,6 @@ from trackers.registry import build_tracker, check_tracker_arguments
 
 logger = logging.getLogger("pytracking.run_webcam")
 
-#: Frame rate of the written video when the source does not report one (cameras often don't).
-DEFAULT_VIDEO_FPS = 30.0
 NO_BOX = (math.nan,) * 4
 
 
@@ -132,7 +130,7 @@ def prepare(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> tuple[We
     if first is None:
         raise ValueError(f"cannot read a frame from {args.source or f'camera {args.camera}'}")
     init_box = validate_init_box(args.init_box, first.shape) if args.init_box is not None else None
-    recorder = StreamRecorder(args.save_video, args.save_boxes, source.fps or DEFAULT_VIDEO_FPS,
+    recorder = StreamRecorder(args.save_video, args.save_boxes, source.fps or DEFAULT_FPS,
                               (first.shape[1], first.shape[0]))
     cleanup.callback(recorder.close)
     tracker = build_tracker(args.tracker, param=args.param, checkpoint=args.checkpoint, device=args.device)

@@ -18,6 +18,8 @@ from ltr.utils.image_io import read_image
 
 logger = logging.getLogger(__name__)
 
+#: frame rate assumed for a source that reports none (image folders, some streams) when writing video
+DEFAULT_FPS = 30.0
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 

@@ -25,6 +25,8 @@ from trackers.atom_ebm.params import AtomEbmParams
 from trackers.refinement import StepFn, compile_s1_step, fixed_step_ascent, gradient_ascent
 
 ScoreFn = Callable[..., torch.Tensor]
+#: smallest side of a refined box (crop px): a box must cover at least one pixel
+MIN_BOX_SIDE = 1.0
 
 
 def initial_boxes(estimate: torch.Tensor, num_random: int, jitter_pos: float, jitter_size: float,
@@ -129,7 +131,7 @@ def select_final_box(boxes: torch.Tensor, scores: torch.Tensor, top_k: int,
     Returns:
         (box [4], mean score of the top-k [scalar]) or None when every box was dropped.
     """
-    boxes = torch.cat((boxes[:, :2], boxes[:, 2:].clamp(min=1.0)), dim=1)
+    boxes = torch.cat((boxes[:, :2], boxes[:, 2:].clamp(min=MIN_BOX_SIDE)), dim=1)
     aspect = boxes[:, 2] / boxes[:, 3]
     keep = (aspect < max_aspect_ratio) & (aspect > 1.0 / max_aspect_ratio) & torch.isfinite(scores)
     keep &= torch.isfinite(boxes).all(dim=1)

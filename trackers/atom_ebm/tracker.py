@@ -37,6 +37,8 @@ from trackers.base import Tracker, TrackerOutput, validate_image, validate_init_
 logger = logging.getLogger(__name__)
 
 IOU_LAYERS = ("layer2", "layer3")
+#: the target's sides never shrink below this (image px), or below their first-frame size if that is smaller
+MIN_TARGET_SIDE = 10.0
 
 
 class FeatureNet(Protocol):
@@ -149,7 +151,7 @@ class AtomEbmTracker(Tracker):
         self.image_size = np.array([image.shape[1], image.shape[0]], dtype=np.float64)
         self.pos = np.array([x + w / 2, y + h / 2], dtype=np.float64)
         self.size = np.array([w, h], dtype=np.float64)
-        self.min_size = np.minimum(self.size, 10.0)
+        self.min_size = np.minimum(self.size, MIN_TARGET_SIDE)
         self.frame_num = 1
         self.refining = self.use_iou_net
         self.refinement_check = None
