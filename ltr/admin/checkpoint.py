@@ -10,6 +10,7 @@ which never executes code from the file.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import torch
 
 from ltr.utils.files import atomic_write
 
-__all__ = ["save_checkpoint", "load_checkpoint"]
+__all__ = ["checkpoint_path", "list_checkpoints", "load_checkpoint", "save_checkpoint"]
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
@@ -49,3 +50,22 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     if not isinstance(state, dict):
         raise ValueError(f"{path}: checkpoint must hold a dict, got {type(state).__name__}")
     return state
+
+
+def checkpoint_path(checkpoint_dir: str | os.PathLike, net_type: str, epoch: int) -> Path:
+    """``<checkpoint_dir>/<net_type>_ep%04d.pth.tar``, the name the trainer saves epoch ``epoch`` under."""
+    return Path(checkpoint_dir) / f"{net_type}_ep{epoch:04d}.pth.tar"
+
+
+def list_checkpoints(checkpoint_dir: str | os.PathLike, net_type: str | None = None) -> list[tuple[int, Path]]:
+    """``(epoch, path)`` of the ``<net_type>_epNNNN.pth.tar`` files in ``checkpoint_dir`` (any ``net_type`` if None),
+    oldest epoch first; other files (``init.pth.tar``, exports) are not epochs and are ignored."""
+    prefix = re.escape(net_type) if net_type is not None else ".+"
+    pattern = re.compile(rf"^{prefix}_ep(\d+)\.pth\.tar$")
+    found = []
+    if Path(checkpoint_dir).is_dir():
+        for path in Path(checkpoint_dir).iterdir():
+            match = pattern.match(path.name)
+            if match:
+                found.append((int(match.group(1)), path))
+    return sorted(found)

@@ -19,7 +19,7 @@ from typing import Any, Mapping
 
 import torch
 
-from ltr.admin.checkpoint import load_checkpoint
+from ltr.admin.checkpoint import list_checkpoints, load_checkpoint
 from ltr.models.bbreg.atom import ATOMnet
 from ltr.models.registry import build_model, list_models
 
@@ -33,17 +33,17 @@ OPTIONAL_KEY_SUFFIXES = (".num_batches_tracked",)
 
 
 def resolve_checkpoint_path(path: str | os.PathLike) -> Path:
-    """A checkpoint file, or the lexicographically last ``*.pth.tar`` in a directory.
+    """A checkpoint file, or the newest epoch (``<name>_epNNNN.pth.tar``, as the trainer writes) in a directory.
 
     Raises:
-        FileNotFoundError: if the path does not exist or the directory holds no ``*.pth.tar``.
+        FileNotFoundError: if the path does not exist or the directory holds no epoch checkpoint.
     """
     path = Path(path)
     if path.is_dir():
-        candidates = sorted(path.glob("*.pth.tar"))
-        if not candidates:
-            raise FileNotFoundError(f"no *.pth.tar checkpoint in directory {path}")
-        return candidates[-1]
+        epochs = list_checkpoints(path)
+        if not epochs:
+            raise FileNotFoundError(f"no <name>_epNNNN.pth.tar checkpoint in directory {path}")
+        return epochs[-1][1]
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     return path
@@ -54,7 +54,7 @@ def load_network(path: str | os.PathLike, device: str | torch.device = "cpu") ->
 
     Args:
         path: our checkpoint (``{"net", "net_constructor", ...}``), a legacy pytracking checkpoint, or a
-            directory (its lexicographically last ``*.pth.tar`` is used).
+            directory (its newest epoch checkpoint is used).
         device: where to put the network.
 
     Raises:

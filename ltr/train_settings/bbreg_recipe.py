@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from ltr.actors import build_actor
+from ltr.admin.checkpoint import list_checkpoints
 from ltr.admin.loading import load_network, load_state_dict_into
 from ltr.admin.paths import DEFAULT_BACKBONE_WEIGHTS, checkpoint_dir, log_dir
 from ltr.data.feature_cache import CachedPairDataset, build_feature_cache
@@ -41,7 +42,7 @@ from ltr.models.registry import build_model
 from ltr.train_settings.options import TrainingOptions
 from ltr.trainers.distributed import DistributedContext, destroy_distributed, init_distributed, wrap_model
 from ltr.trainers.rng import seed_everything, set_deterministic
-from ltr.trainers.trainer import Trainer, TrainerConfig, list_checkpoints
+from ltr.trainers.trainer import Trainer, TrainerConfig
 from ltr.utils.cpu import available_cores
 
 logger = logging.getLogger(__name__)

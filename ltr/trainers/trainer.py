@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ from torch import Tensor
 from tqdm import tqdm
 
 from ltr.actors.base import BaseActor, NonFiniteLossError
-from ltr.admin.checkpoint import load_checkpoint, save_checkpoint
+from ltr.admin.checkpoint import checkpoint_path, list_checkpoints, load_checkpoint, save_checkpoint
 from ltr.trainers.distributed import DistributedContext, all_reduce, unwrap_model
 from ltr.trainers.logs import EpochLogger
 from ltr.trainers.rng import capture_rng_state, restore_rng_state
@@ -59,23 +58,6 @@ class TrainerConfig:
     keep_checkpoints: int | None = None
     show_progress: bool = True
     metadata: Mapping[str, Any] = field(default_factory=dict)
-
-
-def checkpoint_path(checkpoint_dir: Path, net_type: str, epoch: int) -> Path:
-    """``<checkpoint_dir>/<net_type>_ep%04d.pth.tar``."""
-    return Path(checkpoint_dir) / f"{net_type}_ep{epoch:04d}.pth.tar"
-
-
-def list_checkpoints(checkpoint_dir: Path, net_type: str) -> list[tuple[int, Path]]:
-    """``(epoch, path)`` of the checkpoints in ``checkpoint_dir``, oldest first."""
-    pattern = re.compile(rf"^{re.escape(net_type)}_ep(\d+)\.pth\.tar$")
-    found = []
-    if Path(checkpoint_dir).is_dir():
-        for path in Path(checkpoint_dir).iterdir():
-            match = pattern.match(path.name)
-            if match:
-                found.append((int(match.group(1)), path))
-    return sorted(found)
 
 
 def move_batch(batch: Mapping[str, Any], device: torch.device, channels_last: bool = False) -> dict[str, Any]:

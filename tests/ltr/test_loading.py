@@ -11,7 +11,7 @@ import torch
 import torchvision
 
 from ltr.admin.checkpoint import load_checkpoint, save_checkpoint
-from ltr.admin.loading import load_legacy_checkpoint, load_network
+from ltr.admin.loading import load_legacy_checkpoint, load_network, resolve_checkpoint_path
 from ltr.models.registry import build_model
 
 
@@ -182,3 +182,17 @@ def test_malicious_pickle_does_not_execute(tmp_path: Path, reference_state: dict
     with pytest.raises(ValueError, match="not a tensor"):
         load_network(evil_net)
     assert not marker.exists()
+
+
+def test_a_folder_resolves_to_its_newest_epoch_not_the_alphabetically_last_file(tmp_path):
+    for name in ("ATOMnet_ep0002.pth.tar", "ATOMnet_ep0010.pth.tar", "ATOMnet_ep0009.pth.tar", "init.pth.tar",
+                 "notes.txt"):
+        (tmp_path / name).write_bytes(b"")
+    assert resolve_checkpoint_path(tmp_path) == tmp_path / "ATOMnet_ep0010.pth.tar"
+    (tmp_path / "ATOMnet_ep0010.pth.tar").unlink()
+    assert resolve_checkpoint_path(tmp_path) == tmp_path / "ATOMnet_ep0009.pth.tar"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "init.pth.tar").write_bytes(b"")
+    with pytest.raises(FileNotFoundError, match="no <name>_epNNNN.pth.tar checkpoint in directory"):
+        resolve_checkpoint_path(empty)
