@@ -17,7 +17,7 @@ from ltr.admin.loading import load_network
 from ltr.admin.paths import DEFAULT_LOCAL_DATA
 from ltr.dataset.benchmarks import load_dataset
 from ltr.utils.image_io import read_image
-from pytracking.evaluation.runner import seed_everything
+from pytracking.evaluation.runner import seed_sequence
 from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.tracker import AtomEbmTracker
 from trackers.atom_ebm.weights import resolve_checkpoint
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         box = sequence.ground_truth[0] - [sequence.box_origin, sequence.box_origin, 0.0, 0.0]
         cells, num_on = [], 0
         for seed in range(args.seeds):
-            seed_everything(sequence.name, seed)
+            seed_sequence(sequence.name, seed)
             tracker.initialize(image, box)
             check = tracker.refinement_check
             num_on += check.refinement_helps

@@ -34,7 +34,7 @@ from ltr.dataset.benchmarks import load_dataset
 from ltr.dataset.benchmarks.sequence import Sequence
 from ltr.utils.files import atomic_write_text
 from pytracking.analysis.metrics import dataset_metrics, sequence_metrics
-from pytracking.evaluation.runner import run_sequence, seed_everything
+from pytracking.evaluation.runner import run_sequence, seed_sequence
 from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.params import parse_value, with_overrides
 from trackers.atom_ebm.tracker import AtomEbmTracker, resolve_device
@@ -89,7 +89,7 @@ def evaluate(tracker: AtomEbmTracker, sequences: list[Sequence], seed: int) -> d
     """Metrics over ``sequences`` for one base seed, plus the AUC of each sequence."""
     per_sequence = {}
     for sequence in sequences:
-        seed_everything(sequence.name, seed)
+        seed_sequence(sequence.name, seed)
         boxes, _, _ = run_sequence(tracker, sequence)
         ground_truth = sequence.ground_truth[:len(boxes)]
         # NaN rows (target absent, e.g. in procedural sequences) are scored as in UAV123: a miss for every tracker

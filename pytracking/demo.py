@@ -30,7 +30,7 @@ from ltr.utils.cli_errors import ArgumentParser, run_command, working
 from ltr.utils.files import atomic_write_text
 from ltr.utils.image_io import read_image
 from pytracking.analysis.metrics import sequence_metrics
-from pytracking.evaluation.runner import run_sequence, seed_everything
+from pytracking.evaluation.runner import run_sequence, seed_sequence
 from pytracking.utils.cli_checks import check_output_folder, parse_device
 from pytracking.utils.drawing import annotate, draw_box
 from pytracking.utils.video_io import VideoWriter
@@ -88,7 +88,7 @@ def run_demo(output: Path, *, device: str | None = None, checkpoint: str | None 
     sequence = demo_sequence()
     tracker = build_tracker("atom_ebm", param=param, checkpoint=checkpoint, device=device)
     with working():
-        seed_everything(sequence.name, seed)  # the tracker draws random boxes: same seed as the benchmark runner
+        seed_sequence(sequence.name, seed)  # the tracker draws random boxes: same seed as the benchmark runner
         boxes, times, scores = run_sequence(tracker, sequence, progress=True)
         metrics = sequence_metrics(boxes, sequence.ground_truth, dataset="otb")
         summary = {key: round(metrics[key], 2) for key in ("auc", "op50", "op75", "precision")}

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import random
 import sys
 import time
 import zlib
@@ -124,13 +123,11 @@ def save_results(out_dir: str | os.PathLike, sequence_name: str, boxes: np.ndarr
     save_boxes(result_file(out_dir, sequence_name), boxes, decimals=2)
 
 
-def seed_everything(sequence_name: str, base_seed: int = 0) -> None:
-    """Seed Python, NumPy and (if imported) PyTorch from the sequence name, so results do not depend on run order."""
-    seed = (zlib.crc32(sequence_name.encode("utf-8")) + base_seed) % (2**31)
-    random.seed(seed)
-    np.random.seed(seed)
-    if "torch" in sys.modules:
-        sys.modules["torch"].manual_seed(seed)
+def seed_sequence(sequence_name: str, base_seed: int = 0) -> None:
+    """``seed_everything`` with a seed derived from the sequence name, so results do not depend on run order."""
+    from ltr.trainers.rng import seed_everything  # here: it loads torch, which --help and listing do not need
+
+    seed_everything((zlib.crc32(sequence_name.encode("utf-8")) + base_seed) % (2**31))
 
 
 @dataclass(frozen=True)
@@ -142,7 +139,7 @@ class RunSpec:
     param: str
     checkpoint: str | None = None
     device: str | None = None
-    seed: int = 0  #: base seed: each sequence runs after ``seed_everything(sequence.name, seed)``
+    seed: int = 0  #: base seed: each sequence runs after ``seed_sequence(sequence.name, seed)``
     model_dir: str | None = None  #: model folder for trackers that load one (opencv nanotrack); None = not passed
 
     def build(self) -> Tracker:
@@ -155,7 +152,7 @@ class RunSpec:
 def _run_and_save(tracker: Tracker, sequence: Sequence, out_dir: Path, progress: bool, seed: int) -> str | None:
     """Run one sequence and save it; returns None or a one-line error (the traceback is logged)."""
     try:
-        seed_everything(sequence.name, seed)
+        seed_sequence(sequence.name, seed)
         boxes, times, _ = run_sequence(tracker, sequence, progress=progress)
         save_results(out_dir, sequence.name, boxes, times)
         return None
