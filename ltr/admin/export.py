@@ -18,10 +18,9 @@ from typing import Any, Sequence
 import torch
 
 from ltr.admin.checkpoint import load_checkpoint, save_checkpoint
-from ltr.admin.loading import load_network, resolve_checkpoint_path
+from ltr.admin.loading import OPTIONAL_KEY_PREFIXES, load_network, resolve_checkpoint_path
 from ltr.utils.files import atomic_write_text
 
-UNUSED_PREFIXES = ("feature_extractor.layer4.", "feature_extractor.fc.")
 PROVENANCE_KEYS = ("epoch", "settings", "objective", "options", "recipe", "history")
 
 
@@ -34,7 +33,7 @@ def export_model(checkpoint: str | Path, out: str | Path, *, fp16: bool = False)
     net = {
         key: (value.half() if fp16 and value.is_floating_point() else value)
         for key, value in state["net"].items()
-        if not key.startswith(UNUSED_PREFIXES)
+        if not key.startswith(OPTIONAL_KEY_PREFIXES)
     }
     save_checkpoint(out, {"net": net, "net_constructor": state["net_constructor"], "epoch": state.get("epoch", 0)})
     load_network(out)  # the exported file must load into the full network
