@@ -29,10 +29,11 @@ from ltr.admin.loading import load_network
 from ltr.admin.paths import DEFAULT_LOCAL_DATA
 from ltr.utils.box_io import load_boxes
 from ltr.utils.files import atomic_write_text
+from ltr.utils.device import resolve_device
 from pytracking.run_video import track_video
 from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.params import parse_overrides, with_overrides
-from trackers.atom_ebm.tracker import AtomEbmTracker, resolve_device
+from trackers.atom_ebm.tracker import AtomEbmTracker
 from trackers.atom_ebm.weights import resolve_checkpoint
 
 DEFAULT_SEQUENCE = DEFAULT_LOCAL_DATA / "train" / "sequences" / "VOT_LT" / "skiing"

@@ -33,11 +33,12 @@ from ltr.admin.paths import DEFAULT_LOCAL_DATA
 from ltr.dataset.benchmarks import load_dataset
 from ltr.dataset.benchmarks.sequence import Sequence
 from ltr.utils.files import atomic_write_text
+from ltr.utils.device import resolve_device
 from pytracking.analysis.metrics import dataset_metrics, sequence_metrics
 from pytracking.evaluation.runner import run_sequence, seed_sequence
 from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.params import parse_value, with_overrides
-from trackers.atom_ebm.tracker import AtomEbmTracker, resolve_device
+from trackers.atom_ebm.tracker import AtomEbmTracker
 from trackers.atom_ebm.weights import resolve_checkpoint
 
 TRAINING_SEQUENCES = ["otb:sequences/otb:Crossing", "uav123_10fps:uav123_10fps_mini:wakeboard7"]

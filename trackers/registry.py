@@ -22,7 +22,7 @@ TrackerBuilder = Callable[..., Tracker]
 ArgumentCheck = Callable[..., None]
 
 _TRACKERS: LazyRegistry[TrackerBuilder] = LazyRegistry("tracker", {
-    "atom_ebm": "trackers.atom_ebm.tracker:build_tracker",
+    "atom_ebm": "trackers.atom_ebm.build:build_tracker",
     "opencv": "trackers.opencv_baseline:build_tracker",
 })
 

@@ -13,12 +13,14 @@ from ltr.admin.checkpoint import save_checkpoint
 from ltr.admin.loading import load_network
 from ltr.models.bbreg.atom import atom_resnet18
 from ltr.utils.box_io import load_boxes
+from ltr.utils.device import resolve_device
 from ltr.utils.image_io import read_image
+from trackers.atom_ebm.build import build_tracker
 from trackers.atom_ebm.localization import localize_target
 from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.params import with_overrides
 from trackers.atom_ebm.sample_geometry import extract_crop
-from trackers.atom_ebm.tracker import AtomEbmTracker, build_tracker, resolve_device
+from trackers.atom_ebm.tracker import AtomEbmTracker
 from trackers.registry import build_tracker as build_registered
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"

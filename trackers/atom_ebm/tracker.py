@@ -20,6 +20,7 @@ import torch
 
 from ltr.data.box_ops import xywh_to_xyxy
 from ltr.models.bbreg.atom_iou_net import IoUPredictor, PreparedFrame, score_proposals
+from ltr.utils.device import resolve_device
 from trackers.atom_ebm.augmentation import augmented_samples
 from trackers.atom_ebm.box_refiner import BoxRefiner, initial_boxes, select_final_box
 from trackers.atom_ebm.classifier import combine_feature_blocks
@@ -27,11 +28,9 @@ from trackers.atom_ebm.handcrafted_features import hog_color_features
 from trackers.atom_ebm.iou_window import FeatureWindow, feature_window
 from trackers.atom_ebm.localization import NOT_FOUND, localize_target
 from trackers.atom_ebm.online_classifier import OnlineClassifier
-from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.params import HOG_COLOR, LAYER3_STRIDE, AtomEbmParams
 from trackers.atom_ebm.refinement_check import CheckResult, check_refinement
 from trackers.atom_ebm.sample_geometry import ImageNormalizer, extract_crop, search_scale
-from trackers.atom_ebm.weights import resolve_checkpoint
 from trackers.base import Tracker, TrackerOutput, validate_image, validate_init_box
 
 logger = logging.getLogger(__name__)
@@ -49,16 +48,6 @@ class FeatureNet(Protocol):
     """
 
     def extract_backbone_features(self, images: torch.Tensor, layers: Sequence[str] | None = None): ...
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``None`` -> CUDA when available, else CPU; a CUDA device without CUDA is a ``ValueError``."""
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    resolved = torch.device(device)
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device '{device}' requested but CUDA is not available; use --device cpu")
-    return resolved
 
 
 class AtomEbmTracker(Tracker):
@@ -332,17 +321,3 @@ def _cpu_generator(rng: np.random.Generator) -> torch.Generator:
     generator = torch.Generator()
     generator.manual_seed(int(rng.integers(2**62)))
     return generator
-
-
-def build_tracker(*, param: str = "default", checkpoint: str | None = None,
-                  device: str | torch.device | None = None) -> AtomEbmTracker:
-    """Build the tracker with parameter set ``param`` and the network from ``checkpoint``.
-
-    ``checkpoint`` None -> $ATOM_EBM_CHECKPOINT -> bundled default (see ``trackers.atom_ebm.weights``).
-    """
-    from ltr.admin.loading import load_network
-
-    params = get_parameters(param)
-    resolved = resolve_device(device)
-    net = load_network(resolve_checkpoint(checkpoint), device=resolved)
-    return AtomEbmTracker(net, params, device=resolved)
