@@ -27,10 +27,10 @@ from ltr.utils.image_io import read_image
 from ltr.utils.device import resolve_device
 from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.params import AtomEbmParams, parse_overrides, with_overrides
+from trackers.atom_ebm.stage_timer import STAGES
 from trackers.atom_ebm.tracker import AtomEbmTracker
 
 DEFAULT_SEQUENCE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sequences" / "otb" / "Crossing"
-STAGES = ("backbone", "classifier", "refinement", "other")
 
 
 def _sync(device: torch.device) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from dataclasses import replace
 from typing import Protocol, Sequence
 
@@ -31,6 +30,7 @@ from trackers.atom_ebm.online_classifier import OnlineClassifier
 from trackers.atom_ebm.params import HOG_COLOR, LAYER3_STRIDE, AtomEbmParams
 from trackers.atom_ebm.refinement_check import CheckResult, check_refinement
 from trackers.atom_ebm.sample_geometry import ImageNormalizer, extract_crop, search_scale
+from trackers.atom_ebm.stage_timer import StageTimer
 from trackers.base import Tracker, TrackerOutput, validate_image, validate_init_box
 
 logger = logging.getLogger(__name__)
@@ -68,16 +68,11 @@ class AtomEbmTracker(Tracker):
         self.last_flag: str | None = None
         self.refining = self.use_iou_net  # per sequence: switched off by a failed first-frame self-check
         self.refinement_check: CheckResult | None = None
-        #: report per-stage seconds in ``TrackerOutput.timings`` on CUDA too (synchronises after every stage);
-        #: on the CPU they are always reported, at no cost
+        #: report per-stage seconds in ``TrackerOutput.timings`` on CUDA too (synchronises after every stage,
+        #: ``StageTimer``); on the CPU they are always reported, at no cost
         self.time_stages = False
 
     # ------------------------------------------------------------------ helpers
-    def _sync(self) -> None:
-        """Wait for queued CUDA work, only when stage timings were asked for (``time_stages``)."""
-        if self.time_stages and self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-
     def _iou_maps_from_classifier_crop(self) -> bool:
         """Whether the IoU-Net's maps are needed and come from the classifier's crop (same search area and side)."""
         p = self.params
@@ -190,55 +185,41 @@ class AtomEbmTracker(Tracker):
             raise ValueError(f"frame size {image.shape[1]}x{image.shape[0]} differs from the first frame's "
                              f"{int(self.image_size[0])}x{int(self.image_size[1])}")
         p = self.params
-        start = time.perf_counter()
+        timer = StageTimer(self.device, self.time_stages)
         self.frame_num += 1
         size = p.image_sample_size
         center = self.pos.copy()
         scale = self._scale(p.search_area_scale)
         crop = self.normalize(extract_crop(image, tuple(center), scale, size))
-        t_backbone = time.perf_counter()
+        timer.mark("other")
         shared = self._iou_maps_from_classifier_crop()
         classifier_maps, features = self._features(crop, with_iou_maps=shared)
-        self._sync()
-        t_classifier = time.perf_counter()
+        timer.mark("backbone")
         projected = self.classifier.project(classifier_maps)
         score_map = self.classifier.score_map(projected)
         loc = localize_target(score_map, tuple(self.size / scale), p)
         self.last_flag = loc.flag
         if loc.flag is not None:
             logger.debug("frame %d: %s (peak %.3f)", self.frame_num, loc.flag, loc.max_score)
-        t_refine = time.perf_counter()
-        iou_backbone = 0.0
+        timer.mark("classifier")
         score = -math.inf
         if loc.flag != NOT_FOUND:
             class_pos = center + np.asarray(loc.displacement) * scale
             if self.refining and shared:
                 score = self._refine(features, class_pos, center, scale)
             elif self.refining:  # the IoU-Net's own crop, centred on the classifier's position
-                start_iou = time.perf_counter()
                 features, iou_scale = self.iou_maps(image, class_pos)
-                self._sync()
-                iou_backbone = time.perf_counter() - start_iou
+                timer.mark("backbone")
                 score = self._refine(features, class_pos, class_pos, iou_scale)
             else:
                 self.pos = class_pos
                 score = loc.max_score
             self._clamp_state()
-        self._sync()
-        t_update = time.perf_counter()
+        timer.mark("refinement")
         offset = torch.as_tensor((self.pos - center) / scale, dtype=torch.float32)
         self.classifier.update(projected, offset, loc.flag, self.frame_num)
-        self._sync()
-        end = time.perf_counter()
-        timings = {
-            "backbone": t_classifier - t_backbone + iou_backbone,
-            "classifier": (t_refine - t_classifier) + (end - t_update),
-            "refinement": t_update - t_refine - iou_backbone,
-            "other": t_backbone - start,
-        }
-        if self.device.type == "cuda" and not self.time_stages:
-            timings = {}  # without synchronisation the stage boundaries are meaningless
-        return TrackerOutput(box=self._box(), score=float(score), timings=timings)
+        timer.mark("classifier")
+        return TrackerOutput(box=self._box(), score=float(score), timings=timer.timings())
 
     def _check_refinement(self, features: dict[str, torch.Tensor], offsets: np.ndarray, box_in_crop: torch.Tensor
                           ) -> CheckResult:
