@@ -51,6 +51,11 @@ def test_demo_end_to_end(tmp_path, monkeypatch):
     overlap = _continuous_iou(boxes, gt)
     overlap[0] = 1.0
     assert metrics["op50"] == pytest.approx(100.0 * np.mean(overlap > 0.5), abs=0.01)
+    # accuracy floor on the held-out sequence: keeping the first box scores a mean IoU of 0.04 here, the bundled model
+    # 0.80 (demo AUC 78.3, README); 0.6 leaves room for other machines' float differences
+    static = _continuous_iou(np.repeat(gt[:1], len(gt), axis=0), gt)
+    assert static.mean() < 0.1
+    assert _continuous_iou(boxes, gt).mean() >= 0.6
     video = cv2.VideoCapture(str(out / "demo.mp4"))
     count = int(video.get(cv2.CAP_PROP_FRAME_COUNT))
     ok, frame = video.read()
