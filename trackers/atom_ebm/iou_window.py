@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import torch
 
-LAYER3_STRIDE = 16
+from trackers.atom_ebm.params import LAYER3_STRIDE
+
 CONV_MARGIN = 2  # cells: two 3x3 convolutions with padding 1 per branch
 
 

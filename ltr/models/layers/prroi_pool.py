@@ -219,11 +219,17 @@ def prroi_pool2d_rows(
     Returns:
         [B, P, ow, oh, C] bin averages (note the order: x bins, y bins, channels).
     """
-    batch, height, channels_width = layout.shape
-    channels = channels_width // width
     oh, ow = output_size
-    num = boxes.shape[1]
-    wy, wx = _axis_weights_xy(boxes, oh, ow, height, width, spatial_scale)  # [B,P,oh,H], [B,P,ow,W]
+    wy, wx = _axis_weights_xy(boxes, oh, ow, layout.shape[1], width, spatial_scale)  # [B,P,oh,H], [B,P,ow,W]
+    return _pool_with_weights(layout, width, wy, wx)
+
+
+def _pool_with_weights(layout: torch.Tensor, width: int, wy: torch.Tensor, wx: torch.Tensor) -> torch.Tensor:
+    """Bin averages [B, P, ow, oh, C] of a [B, H, C * W] layout from the axis weights wy [B, P, oh, H], wx [B, P, ow, W]:
+    rows first (one matmul per image), then columns (one small matmul per box)."""
+    batch, height, channels_width = layout.shape
+    num, oh, ow = wy.shape[1], wy.shape[2], wx.shape[2]
+    channels = channels_width // width
     rows = torch.bmm(wy.reshape(batch, num * oh, height), layout)
     rows = rows.view(batch * num, oh * channels, width)
     out = torch.bmm(wx.reshape(batch * num, ow, width), rows.transpose(1, 2))  # [B * P, ow, oh * C]
@@ -256,16 +262,9 @@ def prroi_pool2d_rows_levels(
         counts.append(bins)
     grid = max(max(layout.shape[1], width) for layout, width, _, _ in levels)
     weights = _bin_weights(torch.cat(starts, dim=-1), torch.cat(ends, dim=-1), grid).split(counts, dim=-2)
-    outputs = []
-    for (layout, width, bins, _), level_weights in zip(levels, weights):
-        batch, height, channels_width = layout.shape
-        num = boxes.shape[1]
-        wy, wx = level_weights[0, ..., :height], level_weights[1, ..., :width]  # [B, P, bins, H], [B, P, bins, W]
-        rows = torch.bmm(wy.reshape(batch, num * bins, height), layout)
-        rows = rows.view(batch * num, bins * (channels_width // width), width)
-        out = torch.bmm(wx.reshape(batch * num, bins, width), rows.transpose(1, 2))
-        outputs.append(out.view(batch, num, bins, bins, channels_width // width))
-    return outputs
+    # per level: wy = weights[0, ..., :H] [B, P, bins, H], wx = weights[1, ..., :W] [B, P, bins, W]
+    return [_pool_with_weights(layout, width, level_weights[0, ..., :layout.shape[1]], level_weights[1, ..., :width])
+            for (layout, width, _, _), level_weights in zip(levels, weights)]
 
 
 class PrRoIPool2D(nn.Module):
