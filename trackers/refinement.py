@@ -156,14 +156,16 @@ def compile_s1_step(**compile_options) -> StepFn:
     The returned function has :func:`s1_step`'s signature; it traces ``torch.autograd.grad`` (dynamo's
     ``trace_autograd_ops``), so a graph break anywhere in the step or in ``score_fn`` raises instead of being hidden.
     Each new ``score_fn`` (keep it a module-level function), shape or scalar setting compiles once. With CUDA graphs
-    (``mode="reduce-overhead"``) a step's outputs stay valid until the next call.
+    a step's outputs stay valid until the next call.
     """
     compiled = torch.compile(s1_step, fullgraph=True, dynamic=False, **compile_options)
 
     def step(*args, **kwargs) -> S1State:
         with torch._dynamo.config.patch(trace_autograd_ops=True):
-            if compile_options.get("mode") == "reduce-overhead":
-                torch.compiler.cudagraph_mark_step_begin()
+            # each call is a new step for CUDA graph trees (``mode="reduce-overhead"``, ``"max-autotune"``,
+            # ``backend="cudagraphs"``), so the previous step's outputs may be read as this step's inputs; a no-op
+            # without CUDA graphs
+            torch.compiler.cudagraph_mark_step_begin()
             return compiled(*args, **kwargs)
 
     return step
