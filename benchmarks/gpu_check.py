@@ -35,17 +35,19 @@ COUPLE = Path(__file__).resolve().parents[1] / "pytracking" / "demo_data" / "Cou
 FIXED_SHAPES = {"iou_window_margin": None}
 
 
+def couple_ground_truth() -> np.ndarray:
+    """0-based [N, 4] ground truth of the bundled Couple sequence (OTB files are 1-based)."""
+    return load_boxes(COUPLE / "groundtruth.txt") - np.array([1.0, 1.0, 0.0, 0.0])
+
+
 def track_couple(net, params, device: str) -> np.ndarray:
     """0-based boxes of the tracker on the bundled Couple sequence (seed 0)."""
-    ground_truth = load_boxes(COUPLE / "groundtruth.txt")
-    init_box = ground_truth[0] - np.array([1.0, 1.0, 0.0, 0.0])  # OTB files are 1-based
     torch.manual_seed(0)
-    return track_video(COUPLE / "img", init_box=init_box, tracker=AtomEbmTracker(net, params, device))
+    return track_video(COUPLE / "img", init_box=couple_ground_truth()[0], tracker=AtomEbmTracker(net, params, device))
 
 
 def auc(boxes: np.ndarray) -> float:
-    ground_truth = load_boxes(COUPLE / "groundtruth.txt") - np.array([1.0, 1.0, 0.0, 0.0])
-    return sequence_metrics(boxes, ground_truth, dataset="otb")["auc"]
+    return sequence_metrics(boxes, couple_ground_truth(), dataset="otb")["auc"]
 
 
 def main(argv: list[str] | None = None) -> int:
