@@ -1,7 +1,8 @@
 """Score result files of one or more trackers on a data set: table, success / precision plots and JSON.
 
     atom-ebm report --dataset NAME [--dataset-root ROOT] [--split S] --results-dir DIR
-        --trackers T/P [T/P ...] [--protocol pytracking|got10k] [--plot-dir D] [--json F] [--debug]
+        --trackers T/P [T/P ...] [--protocol pytracking|got10k] [--plot-dir D] [--json F]
+        [--html DIR [--html-frames N]] [--debug]
 
 (or ``python -m pytracking.analysis.report ...``).
 
@@ -9,6 +10,7 @@ Reads ``DIR/T/P/<seq>.txt`` as written by ``pytracking.run_tracker``. Sequences 
 named on stderr and in the JSON, and the tracker's row averages the sequences it has (column "Seqs").
 A result file whose row count differs from the sequence length is an error unless
 ``--allow-length-mismatch`` (then the protocol's cut / zero-pad rule applies).
+``--html DIR`` also writes ``DIR/index.html``, one self-contained page (see ``pytracking.analysis.html_report``).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import argparse
 import functools
 import json
 import logging
+import shlex
 import sys
 from pathlib import Path
 
@@ -99,6 +102,17 @@ def _jsonable(metrics: dict) -> dict:
 PROG = "python -m pytracking.analysis.report"
 
 
+def _frame_count(text: str) -> int:
+    """argparse type of ``--html-frames``: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a frame count (an integer >= 0)")
+    return value
+
+
 def build_parser(prog: str = PROG) -> ArgumentParser:
     """Command-line interface (``prog``: how the command was called, shown in help and errors)."""
     parser = ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
@@ -111,24 +125,29 @@ def build_parser(prog: str = PROG) -> ArgumentParser:
     parser.add_argument("--protocol", default="pytracking", choices=PROTOCOLS, help="metric protocol (default pytracking)")
     parser.add_argument("--plot-dir", default=None, help="write success / precision PNG plots here")
     parser.add_argument("--json", default=None, help="write all metrics (per tracker and per sequence) to this JSON file")
+    parser.add_argument("--html", default=None, metavar="DIR", help="write a self-contained results page DIR/index.html")
+    parser.add_argument("--html-frames", type=_frame_count, default=6, metavar="N",
+                        help="thumbnails per sequence on the --html page (default 6, 0: none)")
     parser.add_argument("--allow-length-mismatch", action="store_true", help="cut / zero-pad result files of the wrong length")
     return parser
 
 
-def _run(args: argparse.Namespace, prog: str) -> int:
+def _run(args: argparse.Namespace, prog: str, argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     check_output_file("--json", args.json, make_folders=True)
     check_output_folder("--plot-dir", args.plot_dir)
+    check_output_folder("--html", args.html)
     trackers = [parse_tracker(t) for t in args.trackers]
     sequences = load_dataset(args.dataset, args.dataset_root, split=args.split, sequences=args.sequence)
     rows: dict[str, dict | None] = {}
     counts: dict[str, tuple[int, int]] = {}
     report: dict = {"dataset": args.dataset, "split": args.split, "protocol": args.protocol, "trackers": {}}
+    results: list[tuple[str, dict | None, dict[str, dict], list[str], Path]] = []
     for tracker, param in trackers:
         label = f"{tracker}/{param}"
-        overall, per_sequence, missing = evaluate_tracker(
-            sequences, result_dir(args.results_dir, tracker, param), args.protocol, args.allow_length_mismatch
-        )
+        out_dir = result_dir(args.results_dir, tracker, param)
+        overall, per_sequence, missing = evaluate_tracker(sequences, out_dir, args.protocol, args.allow_length_mismatch)
+        results.append((label, overall, per_sequence, missing, out_dir))
         if missing:
             shown = ", ".join(missing[:20]) + (f" and {len(missing) - 20} more" if len(missing) > 20 else "")
             print(f"{prog}: {label}: {len(missing)} of {len(sequences)} sequences have no result file: {shown}", file=sys.stderr)
@@ -150,12 +169,22 @@ def _run(args: argparse.Namespace, prog: str) -> int:
             plot_curves(scored, kind, Path(args.plot_dir) / f"{args.dataset}_{kind}.png", title=args.dataset)
     if args.json:
         atomic_write_text(args.json, json.dumps(report, indent=1) + "\n")
+    if args.html:
+        from pytracking.analysis.html_report import TrackerResults, write_html_report
+
+        page = write_html_report(
+            args.html, trackers=[TrackerResults(*r) for r in results], sequences=sequences, columns=SCORE_COLUMNS,
+            dataset=args.dataset, split=args.split, protocol=args.protocol,
+            command=f"{prog} {shlex.join(argv)}", frames_per_sequence=args.html_frames,
+        )
+        print(f"{prog}: wrote {page}", file=sys.stderr)
     return 0
 
 
 def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     """Entry point: 0 done, 2 bad arguments or result files (one line on stderr), 1 a failure while writing."""
-    return run_command(build_parser(prog), argv, functools.partial(_run, prog=prog))
+    argv = sys.argv[1:] if argv is None else list(argv)
+    return run_command(build_parser(prog), argv, functools.partial(_run, prog=prog, argv=argv))
 
 
 if __name__ == "__main__":
