@@ -1,15 +1,19 @@
 """Run a tracker on a benchmark and write one result file per sequence.
 
     atom-ebm run TRACKER PARAM --dataset NAME [--dataset-root ROOT] [--split S]
-        [--sequence S ...] [--workers N] [--results-dir DIR] [--checkpoint F] [--model-dir DIR] [--device D]
-        [--seed 0] [--overwrite] [--debug]
+        [--sequence S ...] [--workers N] [--threads N] [--results-dir DIR] [--checkpoint F] [--model-dir DIR]
+        [--device D] [--seed 0] [--overwrite] [--debug]
 
-(or ``python -m pytracking.run_tracker ...``).
+(or ``python -m pytracking.run_tracker ...``; over many processes and machines:
+``torchrun --nproc-per-node N [--nnodes M --rdzv-backend c10d --rdzv-endpoint HOST:PORT] -m pytracking.run_tracker ...``,
+see ``pytracking.evaluation.distributed``).
 
-Writes ``DIR/TRACKER/PARAM/<seq>.txt`` (x,y,w,h per frame) and ``<seq>_time.txt``; finished sequences are
-skipped on a re-run. Failed sequences are listed in ``DIR/TRACKER/PARAM/failures.txt`` and make the exit
-status 1; bad arguments or data (a tracker that does not build, too, with any ``--workers``) give a one-line error
-and exit status 2, before any results folder is made.
+Writes ``DIR/TRACKER/PARAM/<seq>.txt`` (x,y,w,h per frame), ``<seq>_time.txt`` and ``run_info.json`` (command,
+checkpoint and its SHA-256, commit); finished sequences are skipped on a re-run. At the end a summary table (AUC,
+OP50, OP75, precision over the sequences with ground truth) is printed (by rank 0 under torchrun). Failed sequences
+are listed in ``DIR/TRACKER/PARAM/failures.txt`` and make the exit status 1; bad arguments or data (a tracker that
+does not build, too, with any ``--workers`` or under torchrun) give a one-line error and exit status 2, before any
+results folder is made.
 
 NanoTrack v2 (OpenCV's TrackerNano) is ``opencv nanotrack``; its folder of ONNX files comes from ``--model-dir DIR``
 or the ``NANOTRACK_MODEL_DIR`` environment variable (``--model-dir`` wins), e.g.
@@ -22,10 +26,18 @@ import argparse
 import functools
 import logging
 import sys
+from pathlib import Path
+
+import numpy as np
 
 from ltr.dataset.benchmarks import list_datasets, load_dataset
-from ltr.utils.cli_errors import RUNTIME_ERROR, ArgumentParser, run_command
-from pytracking.evaluation.runner import RunSpec, result_dir, run_dataset
+from ltr.dataset.benchmarks.sequence import Sequence
+from ltr.utils.cli_errors import RUNTIME_ERROR, ArgumentParser, run_command, working
+from pytracking.analysis.report import evaluate_tracker, format_table
+from pytracking.evaluation.distributed import (RankInfo, process_group, rank_device, rank_info, rank_threads,
+                                               run_dataset_distributed)
+from pytracking.evaluation.run_info import run_info, write_run_info
+from pytracking.evaluation.runner import RunSpec, result_dir, result_file, run_dataset
 from pytracking.utils.cli_checks import check_output_folder, parse_device
 from trackers.opencv_baseline import NANOTRACK_BACKBONE_FILE, NANOTRACK_HEAD_FILE, NANOTRACK_MODEL_DIR_ENV
 from trackers.registry import check_tracker_arguments
@@ -45,7 +57,10 @@ def build_parser(prog: str = PROG) -> ArgumentParser:
     parser.add_argument("--dataset-root", default=None, help="data-set folder (default: its env var, e.g. UAV123_ROOT)")
     parser.add_argument("--split", default=None, help="data-set split (default: the evaluation split)")
     parser.add_argument("--sequence", nargs="+", default=None, help="run only these sequences")
-    parser.add_argument("--workers", type=int, default=1, help="parallel processes over sequences (default 1)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="parallel processes over sequences (default 1; under torchrun each rank is one)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch and OpenCV threads per process (default: its share of the cores)")
     parser.add_argument("--results-dir", default="results", help="results root (default ./results)")
     parser.add_argument("--checkpoint", default=None, help="network checkpoint for the tracker")
     parser.add_argument(
@@ -62,24 +77,65 @@ def build_parser(prog: str = PROG) -> ArgumentParser:
     return parser
 
 
-def _run(args: argparse.Namespace, prog: str) -> int:
-    debug_logging = args.verbose or args.debug  # --debug: also the traceback of each failed sequence
-    logging.basicConfig(level=logging.DEBUG if debug_logging else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+def _summary(label: str, sequences: list[Sequence], out_dir: Path, failures: dict[str, str]) -> str:
+    """Counts of the run, the score table over the sequences with ground truth after frame 0, and the failures."""
+    scorable = [s for s in sequences if len(s.ground_truth) > 1 and not np.isnan(s.ground_truth[1:]).all()]
+    overall, per_sequence, missing = evaluate_tracker(scorable, out_dir, "pytracking")
+    with_results = sum(1 for s in sequences if result_file(out_dir, s.name).is_file())
+    lines = [f"{label}: {with_results} of {len(sequences)} sequences have results, {len(failures)} failed in this run"]
+    if scorable:
+        lines.append(format_table({label: overall}, {label: (len(per_sequence), len(scorable))}))
+    else:
+        lines.append("no sequence has ground truth after the first frame (hidden test labels): nothing to score here")
+    lines += [f"failed {name}: {failures[name]}" for name in sorted(failures)]
+    return "\n".join(lines)
+
+
+def _check_arguments(args: argparse.Namespace, info: RankInfo) -> None:
     if args.workers < 1:
         raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    if args.threads is not None and args.threads < 1:
+        raise ValueError(f"--threads must be >= 1, got {args.threads}")
+    if info.distributed and args.workers > 1:
+        raise ValueError(f"--workers {args.workers} cannot be combined with torchrun (WORLD_SIZE={info.world_size}): "
+                         f"each torchrun process is one worker; set the process count with --nproc-per-node")
+
+
+def _run(args: argparse.Namespace, prog: str, argv: list[str]) -> int:
+    info = rank_info()
+    debug_logging = args.verbose or args.debug  # --debug: also the traceback of each failed sequence
+    rank_prefix = f"rank {info.rank} " if info.distributed else ""
+    logging.basicConfig(level=logging.DEBUG if debug_logging else logging.INFO,
+                        format=f"%(levelname)s {rank_prefix}%(name)s: %(message)s")
+    _check_arguments(args, info)
     out_dir = result_dir(args.results_dir, args.tracker, args.param)
     check_output_folder("--results-dir", out_dir)
-    # tracker arguments and data are checked here, run_dataset checks that the tracker builds: all before it writes
+    # tracker arguments and data are checked here, the runners check that the tracker builds: all before they write
     check_tracker_arguments(args.tracker, args.param, args.checkpoint, model_dir=args.model_dir)
     sequences = load_dataset(args.dataset, args.dataset_root, split=args.split, sequences=args.sequence)
-    spec = RunSpec(args.tracker, args.param, args.checkpoint, args.device, seed=args.seed, model_dir=args.model_dir)
-    failures = run_dataset(spec, sequences, args.results_dir, workers=args.workers, overwrite=args.overwrite)
+    device = rank_device(args.device, info.local_rank)
+    threads = args.threads or rank_threads(info.local_world_size if info.distributed else args.workers)
+    spec = RunSpec(args.tracker, args.param, args.checkpoint, device, seed=args.seed, model_dir=args.model_dir)
+
+    def record_run() -> None:
+        write_run_info(out_dir, run_info(prog=prog, argv=argv, tracker=args.tracker, param=args.param,
+                                         checkpoint=args.checkpoint, dataset=args.dataset, split=args.split,
+                                         seed=args.seed, threads=threads, device=device, info=info))
+
+    if info.distributed:
+        with process_group(info):
+            failures = run_dataset_distributed(spec, sequences, args.results_dir, info, threads=threads,
+                                               overwrite=args.overwrite, on_start=record_run)
+    else:
+        failures = run_dataset(spec, sequences, args.results_dir, workers=args.workers, overwrite=args.overwrite,
+                               threads=threads, on_start=record_run)
+    if info.rank == 0:
+        with working():  # a result file that does not score is a failure of the run, not a bad argument
+            print(_summary(f"{args.tracker}/{args.param}", sequences, out_dir, failures))
     if failures:
-        print(
-            f"{prog}: {len(failures)} of {len(sequences)} sequences failed ({', '.join(sorted(failures))}); "
-            f"see {out_dir / 'failures.txt'}",
-            file=sys.stderr,
-        )
+        if info.rank == 0:
+            print(f"{prog}: {len(failures)} of {len(sequences)} sequences failed ({', '.join(sorted(failures))}); "
+                  f"see {out_dir / 'failures.txt'}", file=sys.stderr)
         return RUNTIME_ERROR
     logger.info("%d sequences done; results in %s", len(sequences), out_dir)
     return 0
@@ -87,7 +143,8 @@ def _run(args: argparse.Namespace, prog: str) -> int:
 
 def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     """Entry point: 0 done, 2 bad arguments or data (one line on stderr), 1 failed sequences or a failure."""
-    return run_command(build_parser(prog), argv, functools.partial(_run, prog=prog))
+    argv = sys.argv[1:] if argv is None else list(argv)
+    return run_command(build_parser(prog), argv, functools.partial(_run, prog=prog, argv=argv))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -157,17 +158,27 @@ def _run_and_save(tracker: Tracker, sequence: Sequence, out_dir: Path, progress:
         save_results(out_dir, sequence.name, boxes, times)
         return None
     except Exception as error:  # one failing sequence must not stop the others
-        message = _describe(error)
+        message = describe_error(error)
         logger.error("sequence %s failed: %s", sequence.name, message, exc_info=logger.isEnabledFor(logging.DEBUG))
         return message
 
 
-def _describe(error: BaseException) -> str:
+def describe_error(error: BaseException) -> str:
     """``Type: message`` on one line, as written to ``failures.txt``."""
     return f"{type(error).__name__}: {one_line(error)}"
 
 
 _WORKER: dict[str, object] = {}
+
+
+def set_threads(threads: int) -> None:
+    """Run OpenCV, and torch where the tracker imported it, on ``threads`` threads (call after building the tracker).
+
+    A process's share of the cores: left alone, every one of several processes would start one thread per core.
+    """
+    cv2.setNumThreads(threads)
+    if "torch" in sys.modules:  # imported by the tracker, if it uses torch
+        sys.modules["torch"].set_num_threads(threads)
 
 
 def _init_worker(spec: RunSpec, out_dir: Path, log_level: int, threads: int) -> None:
@@ -179,10 +190,7 @@ def _init_worker(spec: RunSpec, out_dir: Path, log_level: int, threads: int) -> 
     except Exception as error:  # reported by _build_error / per sequence; raising here would respawn the worker forever
         logger.debug("building tracker %s/%s failed", spec.tracker_name, spec.param, exc_info=True)
         _WORKER["build_error"] = error
-    # the worker's share of the cores: left alone, every worker would start one thread per core
-    cv2.setNumThreads(threads)
-    if "torch" in sys.modules:  # imported by the tracker, if it uses torch
-        sys.modules["torch"].set_num_threads(threads)
+    set_threads(threads)
 
 
 def _build_error() -> tuple[bool, str] | None:
@@ -198,9 +206,45 @@ def _build_error() -> tuple[bool, str] | None:
 
 def _worker_task(sequence: Sequence) -> tuple[str, str | None]:
     if "build_error" in _WORKER:
-        return sequence.name, f"building the tracker failed: {_describe(_WORKER['build_error'])}"  # type: ignore[arg-type]
+        return sequence.name, f"building the tracker failed: {describe_error(_WORKER['build_error'])}"  # type: ignore[arg-type]
     return sequence.name, _run_and_save(_WORKER["tracker"], sequence, _WORKER["out_dir"], False,  # type: ignore[arg-type]
                                         _WORKER["seed"])  # type: ignore[arg-type]
+
+
+def pending(sequences: list[Sequence], out_dir: str | os.PathLike, overwrite: bool = False) -> list[Sequence]:
+    """The sequences of ``sequences`` to run: all with ``overwrite``, else those without a complete result in ``out_dir``."""
+    todo = [s for s in sequences if overwrite or not is_complete(out_dir, s)]
+    skipped = len(sequences) - len(todo)
+    if skipped:
+        logger.info("%d of %d sequences already complete in %s", skipped, len(sequences), out_dir)
+    return todo
+
+
+def run_sequences(tracker: Tracker, sequences: list[Sequence], out_dir: str | os.PathLike, *, seed: int, desc: str,
+                  position: int = 0, frame_progress: bool = True) -> dict[str, str]:
+    """Run and save ``sequences`` one after the other in this process; returns failed name -> one-line error.
+
+    ``desc`` / ``position``: label and terminal line of the tqdm bar over the sequences (one line per process when
+    several share a terminal); ``frame_progress``: also a bar over each sequence's frames.
+    """
+    failures: dict[str, str] = {}
+    bar = tqdm(total=len(sequences), desc=desc, unit="seq", position=position)
+    for sequence in sequences:
+        error = _run_and_save(tracker, sequence, Path(out_dir), progress=frame_progress, seed=seed)
+        if error is not None:
+            failures[sequence.name] = error
+        bar.update()
+    bar.close()
+    return failures
+
+
+def write_failures(out_dir: str | os.PathLike, failures: dict[str, str]) -> None:
+    """Atomically write ``<out_dir>/failures.txt`` (``<seq>: <error>`` lines, sorted), or remove it when none failed."""
+    failures_path = Path(out_dir) / "failures.txt"
+    if failures:
+        atomic_write_text(failures_path, "".join(f"{name}: {failures[name]}\n" for name in sorted(failures)))
+    elif failures_path.exists():
+        failures_path.unlink()
 
 
 def run_dataset(
@@ -210,6 +254,8 @@ def run_dataset(
     *,
     workers: int = 1,
     overwrite: bool = False,
+    threads: int | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> dict[str, str]:
     """Run the tracker of ``spec`` on every sequence not yet complete and write the result files.
 
@@ -220,6 +266,9 @@ def run_dataset(
         workers: number of processes (``spawn``), each running torch and OpenCV on its share of the cores; 1 runs in
             this process.
         overwrite: run finished sequences again.
+        threads: torch / OpenCV threads per process; None: this process's are left alone, each of several workers
+            gets its share of the cores.
+        on_start: called once the tracker has built, before the first result is written (e.g. to record the run).
 
     Returns:
         Failed sequence name -> one-line error (also written to ``failures.txt``; the file is removed when empty).
@@ -230,24 +279,20 @@ def run_dataset(
         made only by the first file written into it.
     """
     out_dir = result_dir(results_dir, spec.tracker_name, spec.param)  # made by the first file written into it
-    todo = [s for s in sequences if overwrite or not is_complete(out_dir, s)]
-    skipped = len(sequences) - len(todo)
-    if skipped:
-        logger.info("%d of %d sequences already complete in %s", skipped, len(sequences), out_dir)
+    todo = pending(sequences, out_dir, overwrite)
     failures: dict[str, str] = {}
     if todo and workers <= 1:
         tracker = spec.build()
-        bar = tqdm(total=len(todo), desc=f"{spec.tracker_name}/{spec.param}", unit="seq")
-        for sequence in todo:
-            error = _run_and_save(tracker, sequence, out_dir, progress=True, seed=spec.seed)
-            if error is not None:
-                failures[sequence.name] = error
-            bar.update()
-        bar.close()
+        if threads is not None:
+            set_threads(threads)
+        if on_start is not None:
+            on_start()
+        failures = run_sequences(tracker, todo, out_dir, seed=spec.seed, desc=f"{spec.tracker_name}/{spec.param}")
     elif todo:
         context = multiprocessing.get_context("spawn")
         num_workers = min(workers, len(todo))
-        init_args = (spec, out_dir, logging.getLogger().getEffectiveLevel(), max(1, available_cores() // num_workers))
+        threads = threads or max(1, available_cores() // num_workers)
+        init_args = (spec, out_dir, logging.getLogger().getEffectiveLevel(), threads)
         with context.Pool(num_workers, initializer=_init_worker, initargs=init_args) as pool:
             build_error = pool.apply(_build_error)  # one worker's build: a bad argument fails them all alike
             if build_error is not None:
@@ -255,6 +300,8 @@ def run_dataset(
                 pool.join()
                 bad_argument, message = build_error
                 raise (ValueError if bad_argument else RuntimeError)(message)
+            if on_start is not None:
+                on_start()
             bar = tqdm(total=len(todo), desc=f"{spec.tracker_name}/{spec.param}", unit="seq")
             for name, error in pool.imap_unordered(_worker_task, todo):
                 if error is not None:
@@ -263,9 +310,7 @@ def run_dataset(
             pool.close()
             pool.join()  # let workers exit cleanly (terminate() would leak their semaphores)
             bar.close()
-    failures_path = out_dir / "failures.txt"
-    if failures:
-        atomic_write_text(failures_path, "".join(f"{name}: {failures[name]}\n" for name in sorted(failures)))
-    elif failures_path.exists():
-        failures_path.unlink()
+    elif on_start is not None:
+        on_start()
+    write_failures(out_dir, failures)
     return failures

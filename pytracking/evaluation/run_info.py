@@ -1,0 +1,95 @@
+"""``run_info.json``: how a results folder was made (command, checkpoint and its hash, data set, seed, code version).
+
+Written atomically into ``<results_dir>/<tracker>/<param>/`` at the start of every run, so that a results page or
+a reader months later can tell which command, model file and commit produced the result files.
+"""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import shlex
+import subprocess
+from pathlib import Path
+
+from ltr.utils.files import atomic_write_text
+from pytracking.evaluation.distributed import RankInfo
+
+RUN_INFO_FILE = "run_info.json"
+#: Trackers that load a network checkpoint through ``trackers.atom_ebm.weights`` (``--checkpoint``, else
+#: ``$ATOM_EBM_CHECKPOINT``, else the bundled model): their checkpoint is recorded even when none was given.
+_ATOM_EBM_TRACKERS = ("atom_ebm",)
+_REPO = Path(__file__).resolve().parents[2]
+
+
+def checkpoint_file(tracker: str, checkpoint: str | os.PathLike | None) -> Path | None:
+    """The network file the tracker loads: ``checkpoint`` (the newest epoch of a checkpoint folder), the default of
+    ATOM-EBM trackers, or None for a tracker without a network checkpoint."""
+    from ltr.admin.loading import resolve_checkpoint_path  # here: it loads torch
+
+    if tracker in _ATOM_EBM_TRACKERS:
+        from trackers.atom_ebm.weights import resolve_checkpoint
+
+        return resolve_checkpoint_path(resolve_checkpoint(checkpoint))
+    return None if checkpoint is None else resolve_checkpoint_path(checkpoint)
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes (read in 1 MiB blocks)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def git_commit(repo: Path = _REPO) -> str | None:
+    """HEAD of ``repo`` when it is a git checkout with git installed, else None (e.g. an installed package)."""
+    if not (repo / ".git").exists():
+        return None
+    try:
+        result = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def command_line(prog: str, argv: list[str], info: RankInfo) -> str:
+    """The shell command of this run: ``prog`` and ``argv``, or, under torchrun (which does not pass on its own
+    arguments), ``torchrun --nproc-per-node N [--nnodes M] -m pytracking.run_tracker ...`` rebuilt from the ranks."""
+    if not info.distributed:
+        return " ".join([prog, shlex.join(argv)]) if argv else prog
+    launcher = f"torchrun --nproc-per-node {info.local_world_size}"
+    if info.num_nodes > 1:
+        launcher += f" --nnodes {info.num_nodes}"
+    return f"{launcher} -m pytracking.run_tracker {shlex.join(argv)}"
+
+
+def run_info(*, prog: str, argv: list[str], tracker: str, param: str, checkpoint: str | None, dataset: str,
+             split: str | None, seed: int, threads: int, device: str, info: RankInfo) -> dict:
+    """The ``run_info.json`` record of a run (see the module docstring); ``device``: rank 0's device."""
+    network = checkpoint_file(tracker, checkpoint)
+    return {
+        "command": command_line(prog, argv, info),
+        "argv": list(argv),
+        "tracker": tracker,
+        "param": param,
+        "checkpoint": None if network is None else str(network),
+        "checkpoint_sha256": None if network is None else sha256_file(network),
+        "dataset": dataset,
+        "split": split,
+        "seed": seed,
+        "threads": threads,
+        "device": device,
+        "world_size": info.world_size,
+        "git_commit": git_commit(),
+        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def write_run_info(out_dir: str | os.PathLike, record: dict) -> Path:
+    """Atomically write ``record`` to ``<out_dir>/run_info.json``; returns its path."""
+    path = Path(out_dir) / RUN_INFO_FILE
+    atomic_write_text(path, json.dumps(record, indent=2) + "\n")
+    return path
