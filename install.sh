@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # One-command set-up: creates .venv (or uses the active environment with --use-active-env),
 # installs PyTorch and the project (editable) with its test extras. Idempotent: a second run
-# only checks that everything is in place.
+# only checks that everything is in place. --vot adds the official VOT toolkit (vot-toolkit + TraX).
 set -euo pipefail
 
 TORCH_VERSION=2.14.1
 TORCHVISION_VERSION=0.29.1
+VOT_TOOLKIT_VERSION=0.9.0
 cd "$(dirname "$0")"
 
 use_active=0
+with_vot=0
 for arg in "$@"; do
   case "$arg" in
     --use-active-env) use_active=1 ;;
-    -h|--help) echo "usage: ./install.sh [--use-active-env]"; exit 0 ;;
+    --vot) with_vot=1 ;;
+    -h|--help) echo "usage: ./install.sh [--use-active-env] [--vot]"; exit 0 ;;
     *) echo "install.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -40,6 +43,11 @@ for name, version in want.items():
         sys.exit(1)
 md.version("atom-ebm")
 import cv2, importlinter, ltr, pytracking, trackers, pytest  # noqa: F401
+if $with_vot:
+    if md.version("vot-toolkit") != "$VOT_TOOLKIT_VERSION":
+        sys.exit(1)
+    import trax, vot.tracker.trax  # noqa: F401
+    cv2.TrackerCSRT_create, cv2.TrackerNano  # the contrib build, not vot-toolkit's opencv-python
 PYEOF
 then
   echo "install.sh: environment already complete ($PY)"
@@ -50,7 +58,17 @@ fi
 echo "install.sh: installing torch $TORCH_VERSION / torchvision $TORCHVISION_VERSION (about a minute)"
 "$PY" -m pip install --quiet "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" \
   || die "could not install torch==$TORCH_VERSION torchvision==$TORCHVISION_VERSION"
-echo "install.sh: installing atom-ebm (editable) with test extras"
-"$PY" -m pip install --quiet -e ".[test]" || die "pip install -e .[test] failed"
+extras=test
+if [ "$with_vot" = 1 ]; then extras=test,vot; fi
+echo "install.sh: installing atom-ebm (editable) with extras: $extras"
+"$PY" -m pip install --quiet -e ".[$extras]" || die "pip install -e .[$extras] failed"
+# vot-toolkit requires opencv-python, which would overwrite the cv2 of our opencv-contrib-python-headless with a
+# build without CSRT and NanoTrack: install the toolkit without its requirements (the `vot` extra holds the others)
+if [ "$with_vot" = 1 ]; then
+  echo "install.sh: installing vot-toolkit $VOT_TOOLKIT_VERSION without its opencv-python requirement"
+  "$PY" -m pip install --quiet --no-deps "vot-toolkit==$VOT_TOOLKIT_VERSION" || die "could not install vot-toolkit==$VOT_TOOLKIT_VERSION"
+  "$PY" -c 'import cv2, trax, vot.tracker.trax; cv2.TrackerCSRT_create, cv2.TrackerNano' \
+    || die "VOT toolkit check failed: vot/trax do not import or cv2 lost the contrib trackers (if opencv-python is installed: pip uninstall -y opencv-python opencv-contrib-python-headless, then rerun)"
+fi
 "$PY" -c 'import torch, cv2, ltr, pytracking, trackers' || die "import check failed after install"
 echo "install.sh: done. Python: $PY"

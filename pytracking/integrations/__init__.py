@@ -1,0 +1,1 @@
+"""Adapters that let outside evaluation toolkits (the VOT toolkit through TraX, the got10k toolkit) run our trackers."""
