@@ -45,6 +45,7 @@ th{background:#eee;cursor:pointer;user-select:none}
 th[aria-sort=ascending]::after{content:" \\25B2"}th[aria-sort=descending]::after{content:" \\25BC"}
 td.name,th.name{text-align:left}td.strip{text-align:left;white-space:nowrap}
 figure{display:inline-block;margin:0 2px;text-align:center}figcaption{font-size:.75em;color:#555}
+td.strip img{transition:transform .15s}td.strip img:hover{transform:scale(2.5);position:relative;z-index:1;box-shadow:0 0 8px #000}
 .plots img{width:32%;min-width:360px;max-width:600px}
 .swatch{display:inline-block;width:1em;height:1em;border:1px solid #444;vertical-align:middle;margin:0 .3em 0 1em}
 pre{background:#f6f6f6;padding:.5em;white-space:pre-wrap;word-break:break-all}

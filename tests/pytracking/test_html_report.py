@@ -17,10 +17,10 @@ from benchmark_trees import square_boxes, write_video
 
 from pytracking.analysis.report import main as report_main
 
-FRAME_SIZE = (160, 120)
+FRAME_SIZE = (200, 150)
 SIDE = 18
 LENGTHS = {"Alpha": 12, "Beta": 10, "x<b>&y": 8}  # the third name checks HTML escaping
-FAR_BOX = (136.0, 4.0, 20.0, 12.0)  # 0-based; the test checks it never meets a ground-truth box
+FAR_BOX = (170.0, 4.0, 24.0, 12.0)  # 0-based; the test checks it never meets a ground-truth box
 TRACKERS = ["shifted/p", "perfect/p", "far/p"]  # table order: neither ascending nor descending AUC
 RUN_INFO = {
     "command": "python -m pytracking.run_tracker perfect p --note '<script>alert(1)</script>' & more",
@@ -194,10 +194,11 @@ def test_page_tables_plots_thumbnails_and_provenance(page):
         for figure in figures:
             index = int(figure.attrs["data-frame"])
             thumb = decode_data_uri(figure.find("img").attrs["src"], "image/jpeg")
-            assert thumb.shape == (96, 128, 3)  # 120 x 160 frames, downscaled to 96 rows
-            gt, scale = truth[name][index], 96 / FRAME_SIZE[1]
-            # the ground truth is 3 px wide (rows y-1..y+1), 'perfect' 1 px on top of it (row y)
-            assert _near(_edge_colour(thumb, gt, scale, -1), GREEN), (name, index, _edge_colour(thumb, gt, scale, -1))
+            scale = 128 / FRAME_SIZE[1]  # thumbnails are at most 128 rows high
+            assert thumb.shape == (128, round(FRAME_SIZE[0] * scale), 3)
+            gt = truth[name][index]
+            # the ground truth is 5 px wide (rows y-2..y+2), 'perfect' 3 px on top of it (rows y-1..y+1)
+            assert _near(_edge_colour(thumb, gt, scale, -2), GREEN), (name, index, _edge_colour(thumb, gt, scale, -2))
             assert _near(_edge_colour(thumb, gt, scale, 0), colours["perfect/p"]), (name, index, _edge_colour(thumb, gt, scale, 0))
             far_edge = _edge_colour(thumb, np.asarray(FAR_BOX), scale, 0)
             assert _near(far_edge, colours["far/p"]) == (name != "x<b>&y"), (name, index, far_edge)
