@@ -43,7 +43,7 @@ table{border-collapse:collapse;margin:.5em 0}
 th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right;vertical-align:middle}
 th{background:#eee;cursor:pointer;user-select:none}
 th[aria-sort=ascending]::after{content:" \\25B2"}th[aria-sort=descending]::after{content:" \\25BC"}
-td.name,th.name{text-align:left}td.strip{text-align:left;white-space:nowrap}
+td.name,th.name{text-align:left}td.strip{text-align:left;min-width:40em}
 figure{display:inline-block;margin:0 2px;text-align:center}figcaption{font-size:.75em;color:#555}
 td.strip img{transition:transform .15s}td.strip img:hover{transform:scale(2.5);position:relative;z-index:1;box-shadow:0 0 8px #000}
 .plots img{width:32%;min-width:360px;max-width:600px}

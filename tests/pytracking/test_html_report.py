@@ -223,6 +223,12 @@ def test_bad_html_options_are_one_line_errors(benchmark, tmp_path, capsys):
     assert report_main(args + ["--html", str(tmp_path / "out"), "--html-frames", "-1"]) == 2
     assert "'-1' is not a frame count" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+    for frame in (root / "Alpha" / "img").iterdir():
+        frame.write_bytes(b"")  # no thumbnails: no frame is read
+    assert report_main(args + ["--html", str(tmp_path / "out"), "--html-frames", "0"]) == 0
+    dom = parse((tmp_path / "out" / "index.html").read_text(encoding="utf-8"))
+    assert len(list(dom.find("table", id="sequences").find("tbody").iter("tr"))) == 3
+    assert next(dom.iter("figure"), None) is None and next(dom.iter("p", id="legend"), None) is None
 
 
 CHROMIUM = shutil.which("chromium")
