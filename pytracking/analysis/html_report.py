@@ -14,10 +14,10 @@ import datetime
 import json
 import os
 import tempfile
+from collections.abc import Sequence as SequenceType
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
-from typing import Sequence as SequenceType
 
 import numpy as np
 from tqdm import tqdm
@@ -26,7 +26,11 @@ from ltr.dataset.benchmarks.sequence import Sequence
 from ltr.utils.box_io import load_boxes
 from ltr.utils.files import atomic_write_text
 from pytracking.analysis.plots import plot_curves
-from pytracking.analysis.thumbnails import GROUND_TRUTH_COLOR, sequence_strip, tracker_color
+from pytracking.analysis.thumbnails import (
+    GROUND_TRUTH_COLOR,
+    sequence_strip,
+    tracker_color,
+)
 from pytracking.evaluation.runner import result_file
 
 PAGE_NAME = "index.html"
@@ -162,9 +166,11 @@ def _plots(trackers: SequenceType[TrackerResults], dataset: str) -> str:
 
 def _legend(trackers: SequenceType[TrackerResults], colors: dict[str, tuple[int, int, int]]) -> str:
     entries = [("ground truth", GROUND_TRUTH_COLOR)] + [(t.label, colors[t.label]) for t in trackers]
-    return '<p id="legend">Boxes:' + "".join(
-        f'<span class="swatch" data-label="{escape(label)}" data-color="{_hex(c)}" style="background:{_hex(c)}"></span>{escape(label)}' for label, c in entries
-    ) + "</p>"
+    swatches = "".join(
+        f'<span class="swatch" data-label="{escape(label)}" data-color="{_hex(c)}" style="background:{_hex(c)}"></span>{escape(label)}'
+        for label, c in entries
+    )
+    return f'<p id="legend">Boxes:{swatches}</p>'
 
 
 def _sequence_table(

@@ -6,7 +6,7 @@ top-left pixel, 1 for OTB-style trees); they are shifted to 0-based pixels befor
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import cv2
 import numpy as np

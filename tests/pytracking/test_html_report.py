@@ -37,7 +37,7 @@ VOID = {"meta", "img", "br", "hr", "input", "link"}
 
 
 class Node:
-    def __init__(self, tag: str, attrs: dict[str, str | None], parent: "Node | None"):
+    def __init__(self, tag: str, attrs: dict[str, str | None], parent: Node | None):
         self.tag, self.attrs, self.parent, self.children, self.text = tag, attrs, parent, [], []
 
     def iter(self, tag: str | None = None, **attrs: str):
@@ -46,7 +46,7 @@ class Node:
                 yield child
             yield from child.iter(tag, **attrs)
 
-    def find(self, tag: str | None = None, **attrs: str) -> "Node":
+    def find(self, tag: str | None = None, **attrs: str) -> Node:
         found = next(self.iter(tag, **attrs), None)
         assert found is not None, f"no <{tag} {attrs}>"
         return found
@@ -238,7 +238,7 @@ needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Debian package 'ch
 def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     command = [CHROMIUM, "--headless", "--disable-gpu", "--no-sandbox", "--hide-scrollbars", "--no-first-run",
                f"--user-data-dir={tmp_path / 'chromium-profile'}", *args]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(command, check=False, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     return result
 
