@@ -34,8 +34,8 @@ from ltr.dataset.benchmarks import list_datasets, load_dataset
 from ltr.dataset.benchmarks.sequence import Sequence
 from ltr.utils.cli_errors import RUNTIME_ERROR, ArgumentParser, run_command, working
 from pytracking.analysis.report import evaluate_tracker, format_table
-from pytracking.evaluation.distributed import (RankInfo, process_group, rank_device, rank_info, rank_threads,
-                                               run_dataset_distributed)
+from pytracking.evaluation.distributed import (RankInfo, barrier, process_group, rank_device, rank_info,
+                                               rank_threads, run_dataset_distributed)
 from pytracking.evaluation.run_info import run_info, write_run_info
 from pytracking.evaluation.runner import RunSpec, result_dir, result_file, run_dataset
 from pytracking.utils.cli_checks import check_output_folder, parse_device
@@ -91,6 +91,15 @@ def _summary(label: str, sequences: list[Sequence], out_dir: Path, failures: dic
     return "\n".join(lines)
 
 
+def _report(label: str, prog: str, sequences: list[Sequence], out_dir: Path, failures: dict[str, str]) -> None:
+    """Print the summary to stdout and, when sequences failed, one line naming them to stderr."""
+    with working():  # a result file that does not score is a failure of the run, not a bad argument
+        print(_summary(label, sequences, out_dir, failures))
+    if failures:
+        print(f"{prog}: {len(failures)} of {len(sequences)} sequences failed ({', '.join(sorted(failures))}); "
+              f"see {out_dir / 'failures.txt'}", file=sys.stderr)
+
+
 def _check_arguments(args: argparse.Namespace, info: RankInfo) -> None:
     if args.workers < 1:
         raise ValueError(f"--workers must be >= 1, got {args.workers}")
@@ -126,16 +135,14 @@ def _run(args: argparse.Namespace, prog: str, argv: list[str]) -> int:
         with process_group(info):
             failures = run_dataset_distributed(spec, sequences, args.results_dir, info, threads=threads,
                                                overwrite=args.overwrite, on_start=record_run)
+            if info.rank == 0:
+                _report(f"{args.tracker}/{args.param}", prog, sequences, out_dir, failures)
+            barrier()  # a rank that exits with an error makes torchrun stop the others: rank 0 reports first
     else:
         failures = run_dataset(spec, sequences, args.results_dir, workers=args.workers, overwrite=args.overwrite,
                                threads=threads, on_start=record_run)
-    if info.rank == 0:
-        with working():  # a result file that does not score is a failure of the run, not a bad argument
-            print(_summary(f"{args.tracker}/{args.param}", sequences, out_dir, failures))
+        _report(f"{args.tracker}/{args.param}", prog, sequences, out_dir, failures)
     if failures:
-        if info.rank == 0:
-            print(f"{prog}: {len(failures)} of {len(sequences)} sequences failed ({', '.join(sorted(failures))}); "
-                  f"see {out_dir / 'failures.txt'}", file=sys.stderr)
         return RUNTIME_ERROR
     logger.info("%d sequences done; results in %s", len(sequences), out_dir)
     return 0

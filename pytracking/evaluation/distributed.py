@@ -137,6 +137,13 @@ def process_group(info: RankInfo) -> Iterator[None]:
         dist.destroy_process_group()
 
 
+def barrier() -> None:
+    """Wait until every rank of the process group gets here."""
+    import torch.distributed as dist
+
+    dist.barrier()
+
+
 def _shared_from_rank0(value: object) -> object:
     """Rank 0's ``value``, on every rank."""
     import torch.distributed as dist
@@ -177,14 +184,14 @@ def run_dataset_distributed(
         on_start: called on rank 0 once every rank's tracker has built, before any result is written.
 
     Returns:
-        Failed sequence name -> one-line error, of all ranks (rank 0 also writes them to ``failures.txt``).
+        Failed sequence name -> one-line error, of all ranks (rank 0 also writes them to ``failures.txt``). All
+        ranks get the same, so each can exit non-zero when any failed; let rank 0 report before any rank exits
+        (``barrier``): torchrun stops the other ranks as soon as one exits with an error.
 
     Raises:
         ValueError / FileNotFoundError (on every rank): a tracker that does not build from ``spec`` because of a
         bad argument; nothing is written then. Another build error fails only that rank's sequences.
     """
-    import torch.distributed as dist
-
     out_dir = result_dir(results_dir, spec.tracker_name, spec.param)
     todo = _shared_from_rank0([(s.name, len(s)) for s in pending(sequences, out_dir, overwrite)] if info.rank == 0 else None)
     share = split_longest_first(dict(todo), info.world_size)[info.rank]  # type: ignore[arg-type]
@@ -216,7 +223,7 @@ def run_dataset_distributed(
         set_threads(threads)
         failures = run_sequences(tracker, mine, out_dir, seed=spec.seed, desc=f"rank {info.rank}",  # type: ignore[arg-type]
                                  position=info.local_rank, frame_progress=False) if mine else {}
-    dist.barrier()  # every rank has finished its share
+    barrier()  # every rank has finished its share
     every_failure = {name: error for rank_failures in _from_every_rank(failures) for name, error in rank_failures.items()}  # type: ignore[union-attr]
     if info.rank == 0:
         write_failures(out_dir, every_failure)
