@@ -1,0 +1,127 @@
+"""The got10k toolkit runs our tracker (``Got10kTracker``) and its own OTB report equals ours (protocol got10k).
+
+The OTB tree is procedural (``benchmark_trees``): two sequences under real OTB-2013 names. ``ExperimentOTB``
+builds ``got10k.datasets.OTB(root, version, download=True)``, which downloads every sequence folder of the
+version that is missing, then lists the sequences that have a ``groundtruth*.txt``. So the test makes an empty
+folder for every other name of the version (the names are read from the toolkit, which keeps them in a private
+class attribute): nothing is downloaded and only our two sequences run. No toolkit code is patched.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from benchmark_trees import square_boxes, write_video
+
+got10k_experiments = pytest.importorskip("got10k.experiments", reason="the got10k test dependency is not installed")
+from got10k.datasets import OTB  # noqa: E402
+from got10k.trackers import Tracker as ToolkitTracker  # noqa: E402
+from got10k.utils.metrics import rect_iou  # noqa: E402
+
+from ltr.dataset.benchmarks import load_dataset  # noqa: E402
+from ltr.utils.box_io import format_boxes, load_boxes  # noqa: E402
+from ltr.utils.files import atomic_write_text  # noqa: E402
+from pytracking.analysis.report import main as report_main  # noqa: E402
+from pytracking.evaluation.runner import RunSpec, result_dir, result_file, run_dataset  # noqa: E402
+from pytracking.integrations.got10k_tracker import Got10kTracker, video_name  # noqa: E402
+
+VERSION = 2013
+#: real OTB-2013 names without the toolkit's frame-range special cases (David, Football1, Freeman3/4)
+LENGTHS = {"Boy": 10, "Coke": 8}
+SPEC = RunSpec("atom_ebm", "fast", device="cpu")
+#: mean IoU floor: the bundled model scores ~0.8 on these squares, keeping the first box ~0.15-0.3
+IOU_FLOOR = 0.6
+
+
+def make_otb_tree(root: Path, lengths: dict[str, int]) -> dict[str, np.ndarray]:
+    """OTB layout with procedural frames for ``lengths`` and an empty folder for every other name of ``VERSION``.
+
+    Returns the 1-based (x, y, w, h) ground truth written to each ``groundtruth_rect.txt``.
+    """
+    for name in getattr(OTB, "_OTB__version_dict")[VERSION]:
+        (root / name).mkdir(parents=True, exist_ok=True)
+    truth = {}
+    for seed, (name, length) in enumerate(sorted(lengths.items())):
+        boxes = square_boxes(length, seed=seed)
+        write_video(root / name / "img", boxes, name_format="{:04d}.jpg", seed=seed)
+        boxes[:, :2] += 1
+        atomic_write_text(root / name / "groundtruth_rect.txt", format_boxes(boxes, decimals=0))
+        truth[name] = boxes
+    return truth
+
+
+@pytest.fixture(scope="module")
+def toolkit_run(tmp_path_factory):
+    """Run ``ExperimentOTB`` with our tracker and report it; returns (tree, truth, results root, report dict)."""
+    base = tmp_path_factory.mktemp("got10k")
+    tree = base / "OTB"
+    truth = make_otb_tree(tree, LENGTHS)
+    tracker = Got10kTracker(SPEC, box_origin=1, progress=False)
+    experiment = got10k_experiments.ExperimentOTB(str(tree), version=VERSION, result_dir=str(base / "results"),
+                                                  report_dir=str(base / "reports"))
+    assert experiment.dataset.seq_names == sorted(LENGTHS)
+    experiment.run(tracker)
+    experiment.report([tracker.name])
+    performance = json.loads((base / "reports" / f"OTB{VERSION}" / tracker.name / "performance.json").read_text())
+    return tree, truth, base / "results", performance[tracker.name]
+
+
+def test_toolkit_report_equals_our_report(toolkit_run, tmp_path):
+    tree, _, results, toolkit = toolkit_run
+    # the toolkit's files <results>/OTB2013/atom_ebm_fast/<seq>.txt are our layout <dir>/<tracker>/<param>/<seq>.txt
+    label = f"OTB{VERSION}/{SPEC.tracker_name}_{SPEC.param}"
+    ours_json = tmp_path / "ours.json"
+    code = report_main(["--dataset", "otb", "--dataset-root", str(tree), "--results-dir", str(results),
+                        "--trackers", label, "--protocol", "got10k", "--json", str(ours_json)])
+    assert code == 0
+    ours = json.loads(ours_json.read_text())["trackers"][label]
+    assert ours["missing"] == [] and set(ours["sequences"]) == set(toolkit["seq_wise"]) == set(LENGTHS)
+    pairs = [(ours["overall"], toolkit["overall"])] + [(ours["sequences"][n], toolkit["seq_wise"][n]) for n in LENGTHS]
+    for mine, theirs in pairs:  # ours in percent, the toolkit's in [0, 1]
+        assert mine["auc"] / 100 == pytest.approx(theirs["success_score"], abs=1e-6)
+        assert mine["precision"] / 100 == pytest.approx(theirs["precision_score"], abs=1e-6)
+        assert mine["op50"] / 100 == pytest.approx(theirs["success_rate"], abs=1e-6)
+        np.testing.assert_allclose(np.array(mine["success_curve"]) / 100, theirs["success_curve"], rtol=0, atol=1e-6)
+        np.testing.assert_allclose(np.array(mine["precision_curve"]) / 100, theirs["precision_curve"], rtol=0, atol=1e-6)
+
+
+def test_tracker_follows_the_square(toolkit_run):
+    _, truth, results, _ = toolkit_run
+    for name, gt in truth.items():
+        boxes = np.loadtxt(results / f"OTB{VERSION}" / f"{SPEC.tracker_name}_{SPEC.param}" / f"{name}.txt", delimiter=",")
+        np.testing.assert_allclose(boxes[0], gt[0])  # the toolkit's convention (1-based) comes back unchanged
+        tracked = rect_iou(boxes[1:], gt[1:]).mean()
+        static = rect_iou(np.repeat(gt[:1], len(gt) - 1, axis=0), gt[1:]).mean()
+        print(f"{name}: mean IoU tracked {tracked:.3f}, first box kept {static:.3f}")
+        assert static < IOU_FLOOR < tracked, (name, static, tracked)
+
+
+def test_toolkit_boxes_equal_our_runner(toolkit_run, tmp_path):
+    """Same frames, seed and box conversion as ``run_tracker`` on our OTB loader: equal up to the files' rounding
+    (the toolkit writes 3 decimals, our runner 2). One sequence, to keep the test short."""
+    tree, _, results, _ = toolkit_run
+    [sequence] = load_dataset("otb", str(tree), sequences=["Coke"])
+    assert sequence.box_origin == 1.0
+    assert run_dataset(SPEC, [sequence], tmp_path) == {}
+    ours = load_boxes(result_file(result_dir(tmp_path, SPEC.tracker_name, SPEC.param), sequence.name))
+    toolkit = load_boxes(results / f"OTB{VERSION}" / f"{SPEC.tracker_name}_{SPEC.param}" / f"{sequence.name}.txt")
+    np.testing.assert_allclose(toolkit, ours, rtol=0, atol=0.0051)
+
+
+def test_init_update_match_track(tmp_path):
+    """The toolkit's own frame loop (PIL images through ``init`` / ``update``) gives ``track``'s boxes.
+
+    PNG frames, so that PIL and our reader decode the same pixels; OpenCV CSRT is deterministic and fast.
+    """
+    gt = square_boxes(8, seed=5)
+    gt[:, :2] += 1  # 1-based, as the toolkit passes OTB boxes
+    files = [str(p) for p in write_video(tmp_path / "Seq" / "img", gt, name_format="{:04d}.png", seed=5)]
+    assert video_name(files) == "Seq"
+    tracker = Got10kTracker(RunSpec("opencv", "csrt"), box_origin=1, name="csrt", progress=False)
+    boxes, times = tracker.track(files, gt[0])
+    loop_boxes, _ = ToolkitTracker.track(tracker, files, gt[0])
+    assert boxes.shape == (8, 4) and times.shape == (8,)
+    np.testing.assert_array_equal(loop_boxes, boxes)
+    assert rect_iou(boxes, gt).mean() > IOU_FLOOR
