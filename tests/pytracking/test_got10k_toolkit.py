@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from benchmark_trees import square_boxes, write_video
+from benchmark_trees import make_uav123_tree, square_boxes, write_video
 
 got10k_experiments = pytest.importorskip("got10k.experiments", reason="the got10k test dependency is not installed")
 from got10k.datasets import OTB  # noqa: E402
@@ -52,6 +52,19 @@ def make_otb_tree(root: Path, lengths: dict[str, int]) -> dict[str, np.ndarray]:
     return truth
 
 
+def assert_reports_agree(ours: dict, toolkit: dict, names: list[str]) -> None:
+    """Our report's JSON entry of one tracker (percent) equals the toolkit's ``performance.json`` entry ([0, 1]) to
+    1e-6: success AUC, precision score, success rate (OP50) and both curves, per sequence and overall."""
+    assert ours["missing"] == [] and sorted(ours["sequences"]) == sorted(toolkit["seq_wise"]) == names
+    pairs = [(ours["overall"], toolkit["overall"])] + [(ours["sequences"][n], toolkit["seq_wise"][n]) for n in names]
+    for mine, theirs in pairs:
+        assert mine["auc"] / 100 == pytest.approx(theirs["success_score"], abs=1e-6)
+        assert mine["precision"] / 100 == pytest.approx(theirs["precision_score"], abs=1e-6)
+        assert mine["op50"] / 100 == pytest.approx(theirs["success_rate"], abs=1e-6)
+        np.testing.assert_allclose(np.array(mine["success_curve"]) / 100, theirs["success_curve"], rtol=0, atol=1e-6)
+        np.testing.assert_allclose(np.array(mine["precision_curve"]) / 100, theirs["precision_curve"], rtol=0, atol=1e-6)
+
+
 @pytest.fixture(scope="module")
 def toolkit_run(tmp_path_factory):
     """Run ``ExperimentOTB`` with our tracker and report it; returns (tree, truth, results root, report dict)."""
@@ -76,15 +89,7 @@ def test_toolkit_report_equals_our_report(toolkit_run, tmp_path):
     code = report_main(["--dataset", "otb", "--dataset-root", str(tree), "--results-dir", str(results),
                         "--trackers", label, "--protocol", "got10k", "--json", str(ours_json)])
     assert code == 0
-    ours = json.loads(ours_json.read_text())["trackers"][label]
-    assert ours["missing"] == [] and set(ours["sequences"]) == set(toolkit["seq_wise"]) == set(LENGTHS)
-    pairs = [(ours["overall"], toolkit["overall"])] + [(ours["sequences"][n], toolkit["seq_wise"][n]) for n in LENGTHS]
-    for mine, theirs in pairs:  # ours in percent, the toolkit's in [0, 1]
-        assert mine["auc"] / 100 == pytest.approx(theirs["success_score"], abs=1e-6)
-        assert mine["precision"] / 100 == pytest.approx(theirs["precision_score"], abs=1e-6)
-        assert mine["op50"] / 100 == pytest.approx(theirs["success_rate"], abs=1e-6)
-        np.testing.assert_allclose(np.array(mine["success_curve"]) / 100, theirs["success_curve"], rtol=0, atol=1e-6)
-        np.testing.assert_allclose(np.array(mine["precision_curve"]) / 100, theirs["precision_curve"], rtol=0, atol=1e-6)
+    assert_reports_agree(json.loads(ours_json.read_text())["trackers"][label], toolkit, sorted(LENGTHS))
 
 
 def test_tracker_follows_the_square(toolkit_run):
@@ -125,3 +130,52 @@ def test_init_update_match_track(tmp_path):
     assert boxes.shape == (8, 4) and times.shape == (8,)
     np.testing.assert_array_equal(loop_boxes, boxes)
     assert rect_iou(boxes, gt).mean() > IOU_FLOOR
+
+
+def test_uav123_experiment_drops_absent_frames_like_our_report(tmp_path):
+    """``ExperimentUAV123`` (1-based boxes, frames with a NaN ground truth left out of the scores) on the real
+    30 fps range of uav6 (109 frames), with OpenCV CSRT; the toolkit's report equals ours."""
+    root = tmp_path / "UAV123"
+    truth = make_uav123_tree(root, {"uav6": 109}, subdir="UAV123")["uav6"]
+    anno = root / "anno" / "UAV123" / "uav6.txt"
+    lines = anno.read_text().splitlines(keepends=True)
+    atomic_write_text(anno, "".join("NaN,NaN,NaN,NaN\n" if 40 <= i < 55 else line for i, line in enumerate(lines)))
+    # the toolkit takes a root with at most 3 entries for a missing data set (the release has more than anno/, data_seq/)
+    (root / "configSeqs").mkdir()
+    (root / "README").mkdir()
+    tracker = Got10kTracker(RunSpec("opencv", "csrt"), box_origin=1, progress=False)
+    experiment = got10k_experiments.ExperimentUAV123(str(root), result_dir=str(tmp_path / "results"),
+                                                     report_dir=str(tmp_path / "reports"))
+    experiment.run(tracker)
+    toolkit = experiment.report([tracker.name])[tracker.name]
+    boxes = np.loadtxt(tmp_path / "results" / "UAV123" / tracker.name / "uav6.txt", delimiter=",")
+    truth[:, :2] += 1
+    assert rect_iou(boxes[1:], truth[1:]).mean() > IOU_FLOOR
+    ours_json = tmp_path / "ours.json"
+    assert report_main(["--dataset", "uav123", "--dataset-root", str(root), "--sequence", "uav6",
+                        "--results-dir", str(tmp_path / "results"), "--trackers", f"UAV123/{tracker.name}",
+                        "--protocol", "got10k", "--json", str(ours_json)]) == 0
+    ours = json.loads(ours_json.read_text())["trackers"][f"UAV123/{tracker.name}"]
+    assert ours["sequences"]["uav6"]["num_valid"] == 109 - 15
+    assert_reports_agree(ours, toolkit, ["uav6"])
+
+
+def test_got10k_experiment_passes_0_based_boxes(tmp_path):
+    """``ExperimentGOT10k`` (val; 0-based boxes, ``box_origin=0``) gives our runner's boxes on our GOT-10k loader,
+    once per sequence (the adapter is deterministic, so the toolkit skips its repetitions)."""
+    name = "GOT-10k_Val_000001"
+    root = tmp_path / "GOT10k"
+    truth = square_boxes(12, seed=7)
+    write_video(root / "val" / name, truth, name_format="{:08d}.jpg", seed=7)
+    atomic_write_text(root / "val" / name / "groundtruth.txt", format_boxes(truth, decimals=4))
+    atomic_write_text(root / "val" / "list.txt", name + "\n")
+    tracker = Got10kTracker(RunSpec("opencv", "csrt"), box_origin=0, progress=False)
+    experiment = got10k_experiments.ExperimentGOT10k(str(root), subset="val", result_dir=str(tmp_path / "results"),
+                                                     report_dir=str(tmp_path / "reports"))
+    experiment.run(tracker)
+    records = sorted((tmp_path / "results" / "GOT-10k" / tracker.name / name).glob(f"{name}_[0-9]*.txt"))
+    assert [r.name for r in records] == [f"{name}_001.txt"]
+    assert run_dataset(RunSpec("opencv", "csrt"), load_dataset("got10k", str(root), split="val"), tmp_path / "ours") == {}
+    ours = load_boxes(result_file(result_dir(tmp_path / "ours", "opencv", "csrt"), name))
+    np.testing.assert_allclose(load_boxes(records[0]), ours, rtol=0, atol=0.0051)
+    assert rect_iou(ours[1:], truth[1:]).mean() > IOU_FLOOR
