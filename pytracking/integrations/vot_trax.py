@@ -25,6 +25,8 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
+
 from ltr.utils.cli_errors import ArgumentParser, one_line, run_command
 from ltr.utils.files import atomic_write_text
 from ltr.utils.image_io import read_image
@@ -63,7 +65,7 @@ def box_to_region(box: Sequence[float]) -> Any:
     return trax.Rectangle.create(x, y, width, height)
 
 
-def read_color_image(images: dict) -> Any:
+def read_color_image(images: dict) -> np.ndarray:
     """The colour channel of a TraX request (a file path image) as an RGB uint8 (H, W, 3) array."""
     import trax
 
@@ -83,7 +85,7 @@ def serve(tracker: Tracker, server: Any, seed: int = 0) -> int:
     import trax
     from ltr.trainers.rng import seed_everything  # here: it loads torch, which --help and --write-ini do not need
 
-    frames = 0
+    frames, initialized = 0, False
     while True:
         request = server.wait()
         if request.type == trax.TraxStatus.QUIT:
@@ -95,7 +97,10 @@ def serve(tracker: Tracker, server: Any, seed: int = 0) -> int:
             box = region_to_box(request.objects[0][0])
             seed_everything(seed)
             tracker.initialize(image, box)
+            initialized = True
             server.status([(box_to_region(box), {})])
+        elif not initialized:
+            raise ValueError("the TraX client sent a frame before initialising the tracker")
         else:
             output = tracker.track(image)
             confidence = float(output.score) if math.isfinite(output.score) else 0.0
@@ -192,6 +197,9 @@ def _run(args: argparse.Namespace) -> int:
                          tracker_name=args.tracker, tracker_description=f"{args.tracker} ({args.param})")
     try:
         serve(tracker, server, args.seed)
+    except trax.TraxException as error:
+        server.quit(reason=one_line(error))
+        raise RuntimeError(f"{one_line(error)} (the VOT toolkit starts this server: see --write-ini)") from error
     except BaseException as error:
         server.quit(reason=one_line(error))
         raise
