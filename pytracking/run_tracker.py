@@ -37,7 +37,7 @@ from pytracking.analysis.report import evaluate_tracker, format_table
 from pytracking.evaluation.distributed import (RankInfo, barrier, process_group, rank_device, rank_info,
                                                rank_threads, run_dataset_distributed)
 from pytracking.evaluation.run_info import run_info, write_run_info
-from pytracking.evaluation.runner import RunSpec, result_dir, result_file, run_dataset
+from pytracking.evaluation.runner import RunSpec, result_dir, run_dataset
 from pytracking.utils.cli_checks import check_output_folder, parse_device
 from trackers.opencv_baseline import NANOTRACK_BACKBONE_FILE, NANOTRACK_HEAD_FILE, NANOTRACK_MODEL_DIR_ENV
 from trackers.registry import check_tracker_arguments
@@ -78,13 +78,17 @@ def build_parser(prog: str = PROG) -> ArgumentParser:
 
 
 def _summary(label: str, sequences: list[Sequence], out_dir: Path, failures: dict[str, str]) -> str:
-    """Counts of the run, the score table over the sequences with ground truth after frame 0, and the failures."""
-    scorable = [s for s in sequences if len(s.ground_truth) > 1 and not np.isnan(s.ground_truth[1:]).all()]
-    overall, per_sequence, missing = evaluate_tracker(scorable, out_dir, "pytracking")
-    with_results = sum(1 for s in sequences if result_file(out_dir, s.name).is_file())
-    lines = [f"{label}: {with_results} of {len(sequences)} sequences have results, {len(failures)} failed in this run"]
-    if scorable:
-        lines.append(format_table({label: overall}, {label: (len(per_sequence), len(scorable))}))
+    """Counts of the run, the score table and the failures.
+
+    Every sequence that did not fail is complete (finished before or in this run); the table scores those with
+    ground truth after frame 0 (a failed one may have a stale partial file, which is not scored).
+    """
+    with_truth = [s for s in sequences if len(s.ground_truth) > 1 and not np.isnan(s.ground_truth[1:]).all()]
+    overall, per_sequence, _ = evaluate_tracker([s for s in with_truth if s.name not in failures], out_dir, "pytracking")
+    lines = [f"{label}: {len(sequences) - len(failures)} of {len(sequences)} sequences complete, "
+             f"{len(failures)} failed in this run"]
+    if with_truth:
+        lines.append(format_table({label: overall}, {label: (len(per_sequence), len(with_truth))}))
     else:
         lines.append("no sequence has ground truth after the first frame (hidden test labels): nothing to score here")
     lines += [f"failed {name}: {failures[name]}" for name in sorted(failures)]

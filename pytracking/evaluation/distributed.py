@@ -109,10 +109,10 @@ def rank_device(requested: str | None, local_rank: int) -> str:
 
     ``requested`` ``cuda`` gives the same choice; ``cpu`` or ``cuda:N`` are kept as given.
     """
-    import torch  # here: listing and --help do not need it
-
     if requested not in (None, "cuda"):
         return requested
+    import torch  # here: listing and --help do not need it
+
     if torch.cuda.is_available():
         return f"cuda:{local_rank % torch.cuda.device_count()}"
     if requested == "cuda":

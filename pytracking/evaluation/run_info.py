@@ -26,13 +26,15 @@ _REPO = Path(__file__).resolve().parents[2]
 def checkpoint_file(tracker: str, checkpoint: str | os.PathLike | None) -> Path | None:
     """The network file the tracker loads: ``checkpoint`` (the newest epoch of a checkpoint folder), the default of
     ATOM-EBM trackers, or None for a tracker without a network checkpoint."""
-    from ltr.admin.loading import resolve_checkpoint_path  # here: it loads torch
-
     if tracker in _ATOM_EBM_TRACKERS:
         from trackers.atom_ebm.weights import resolve_checkpoint
 
-        return resolve_checkpoint_path(resolve_checkpoint(checkpoint))
-    return None if checkpoint is None else resolve_checkpoint_path(checkpoint)
+        checkpoint = resolve_checkpoint(checkpoint)
+    if checkpoint is None:
+        return None
+    from ltr.admin.loading import resolve_checkpoint_path  # here: it loads torch
+
+    return resolve_checkpoint_path(checkpoint)
 
 
 def sha256_file(path: str | os.PathLike) -> str:

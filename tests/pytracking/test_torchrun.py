@@ -112,7 +112,7 @@ def test_torchrun_two_ranks_is_byte_identical_to_single_process(dataset, referen
     for name, length in LENGTHS.items():
         assert len(np.loadtxt(out / f"{name}_time.txt")) == length
     assert not (out / "failures.txt").exists()
-    assert result.stdout.count("atom_ebm/fast: 4 of 4 sequences have results, 0 failed") == 1  # rank 0 only
+    assert result.stdout.count("atom_ebm/fast: 4 of 4 sequences complete, 0 failed") == 1  # rank 0 only
     assert "4/4" in result.stdout  # the score table
 
     info = json.loads((out / "run_info.json").read_text())
@@ -173,6 +173,7 @@ def test_killed_torchrun_job_resumes_without_recomputing_finished_sequences(data
             except ProcessLookupError:
                 pass
             _wait_gone(worker, time.monotonic() + 30)
+    assert len(workers) == 2, f"torchrun's ranks not found among its children: {workers}"
     finished = sorted(name[:-4] for name in _box_files(out))
     assert 1 <= len(finished) < len(LENGTHS), f"not killed midway: {finished} finished"
     stamps = {p.name: (p.stat().st_mtime_ns, p.stat().st_ino) for name in finished
@@ -198,7 +199,7 @@ def test_failed_sequence_on_one_rank_is_recorded_and_the_other_rank_finishes(tmp
     assert len(failures) == 1 and failures[0].startswith("bad: ") and first_frame.name in failures[0]
     assert sorted(_box_files(out)) == ["good1.txt", "good2.txt"]
     assert result.stderr.count("1 of 3 sequences failed (bad)") == 1  # rank 0 reports it once
-    assert result.stdout.count("opencv/kcf: 2 of 3 sequences have results, 1 failed") == 1
+    assert result.stdout.count("opencv/kcf: 2 of 3 sequences complete, 1 failed") == 1
 
 
 def test_tracker_that_does_not_build_stops_every_rank_before_writing(tmp_path):
