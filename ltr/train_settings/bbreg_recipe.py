@@ -208,7 +208,6 @@ def _run(options: TrainingOptions, recipe: BBRegRecipe, context: DistributedCont
     if recipe.feature_cache_pairs and options.train_backbone:
         raise ValueError(f"{options.settings_name} caches frozen-backbone features; it cannot --train-backbone")
     constructor = {"name": recipe.net_name, "kwargs": {"backbone_pretrained": False}}
-    net = build_network(recipe, options)
     processing = build_processing(recipe)
     cached = recipe.feature_cache_pairs is not None
     train_sampler = build_sampler(recipe, recipe.train_datasets(options), processing,
@@ -220,6 +219,7 @@ def _run(options: TrainingOptions, recipe: BBRegRecipe, context: DistributedCont
                                     recipe.val_feature_cache_pairs if cached else samples_per_epoch,
                                     options.seed + 1_000_003)
         check_usable(val_sampler)
+    net = build_network(recipe, options)  # after the data checks: it may download ImageNet weights
     train_set, val_set = train_sampler, val_sampler
     if cached:
         train_set, val_set = cached_datasets(recipe, options, net, train_sampler, val_sampler, context, workers)

@@ -91,11 +91,7 @@ if __name__ == "__main__":
     _worker(Path(sys.argv[1]))
 
 
-LOCAL_DATA = HERE.parents[1].parent / "shared" / "data"
-
-
 @pytest.mark.timeout(300)
-@pytest.mark.skipif(not LOCAL_DATA.is_dir(), reason=f"local sequences not found at {LOCAL_DATA}")
 def test_run_training_cli_under_torchrun(tmp_path):
     """The real settings path (ATOM ResNet-18, EBM processing, fine-tuned backbone) with 2 gloo processes, one step.
 
@@ -103,15 +99,15 @@ def test_run_training_cli_under_torchrun(tmp_path):
     layer4/fc must stay frozen)."""
     env = dict(os.environ, OMP_NUM_THREADS="1")
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               "-m", "ltr.run_training", "bbreg", "atom_ebm_synthetic", "--workspace", str(tmp_path),
+               "-m", "ltr.run_training", "bbreg", "atom_ebm_synthetic_only", "--workspace", str(tmp_path),
                "--epochs", "1", "--samples-per-epoch", "4", "--batch-size", "4", "--workers", "0", "--no-progress",
                "--train-backbone"]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=280)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "batch 2 x 2 processes" in result.stderr
-    folder = tmp_path / "checkpoints" / "bbreg" / "atom_ebm_synthetic"
+    folder = tmp_path / "checkpoints" / "bbreg" / "atom_ebm_synthetic_only"
     assert sorted(p.name for p in folder.iterdir()) == ["ATOMnet_ep0001.pth.tar"]
     saved = torch.load(folder / "ATOMnet_ep0001.pth.tar", weights_only=True)
-    from ltr.train_settings.bbreg.atom_ebm_synthetic import RECIPE
+    from ltr.train_settings.bbreg.atom_ebm_synthetic_only import RECIPE
 
     assert saved["world_size"] == 2 and saved["history"][0]["lr/backbone"] == pytest.approx(RECIPE.backbone_lr)

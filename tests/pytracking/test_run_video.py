@@ -11,13 +11,12 @@ import torch
 
 from ltr.utils.box_io import load_boxes
 from pytracking import run_video
+from pytracking.demo import demo_sequence
 from pytracking.utils.drawing import annotate
 from pytracking.utils.video_io import CaptureSource, ImageFolderSource, natural_sort_key, open_source
 from trackers.base import Tracker, TrackerOutput
 from trackers.registry import list_trackers, register_tracker
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-SEQUENCE = DATA / "sequences" / "otb" / "Crossing" / "img"
 
 
 class StepTracker(Tracker):
@@ -42,11 +41,9 @@ if "test_step" not in list_trackers():
 
 @pytest.fixture()
 def folder(tmp_path):
-    if not SEQUENCE.is_dir():
-        pytest.skip(f"shared test data not found at {SEQUENCE}")
     out = tmp_path / "frames"
     out.mkdir()
-    for i, path in enumerate(sorted(SEQUENCE.glob("*.jpg"))[:5], start=1):
+    for i, path in enumerate(demo_sequence().frames[:5], start=1):
         shutil.copy(path, out / f"frame{i}.jpg")
     return out
 

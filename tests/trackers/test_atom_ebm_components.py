@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -144,17 +143,6 @@ def test_parameter_sets_and_errors():
     assert set(list_parameter_sets()) == modules and list_parameter_sets()[0] == "default"
     for name in list_parameter_sets():
         assert isinstance(get_parameters(name), AtomEbmParams)
-    assert get_parameters("default").num_init_samples == 30
-    assert get_parameters("atom_baseline").refinement == "fixed_step"
-    assert get_parameters("no_refine").refinement == "none"
-    assert get_parameters("default").refinement_check_boxes == get_parameters("fast").refinement_check_boxes == 32
-    assert get_parameters("always_refine") == replace(get_parameters("default"), refinement_check_boxes=0)
-    assert get_parameters("atom_baseline").refinement_check_boxes == 0
-    # the selected classifier: layer3 + HOG + colour -> 64 channels, 6 x 6 filter, search area 3; IoU-Net crop at 5
-    default = get_parameters("default")
-    assert (default.classifier_features, default.compressed_dim, default.filter_size) == ("layer3+hog_color", 64, 6)
-    assert (default.search_area_scale, default.iou_search_area_scale, default.learning_rate) == (3.0, 5.0, 0.03)
-    assert (default.feature_stride, default.feature_size) == (16, 18)
     with pytest.raises(ValueError, match="classifier_features must be distinct names from"):
         AtomEbmParams(classifier_features="layer4")
     with pytest.raises(ValueError, match="multiple of feature_stride 12"):

@@ -1,21 +1,19 @@
 """IoU features on a window of the backbone maps: exact scores inside the window, detected exits, tracker equality."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 import torch
 
 from ltr.models.bbreg.atom import atom_resnet18
 from ltr.models.bbreg.atom_iou_net import IoUPredictor
-from ltr.utils.box_io import load_boxes
 from ltr.utils.image_io import read_image
+from pytracking.demo import demo_sequence, zero_based
 from trackers.atom_ebm.iou_window import feature_window
 from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.params import with_overrides
 from trackers.atom_ebm.tracker import AtomEbmTracker
 
-SEQUENCE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sequences" / "otb" / "Crossing"
 
 
 @pytest.fixture(scope="module")
@@ -66,11 +64,9 @@ def test_box_leaving_the_window_is_detected_and_would_be_wrong(net):
 
 
 def test_tracker_boxes_equal_with_and_without_window(net):
-    if not SEQUENCE.is_dir():
-        pytest.skip(f"shared test data not found at {SEQUENCE}")
-    frames = [read_image(p) for p in sorted((SEQUENCE / "img").glob("*.jpg"))[:4]]
-    init_box = load_boxes(SEQUENCE / "groundtruth.txt")[0]
-    init_box[:2] -= 1
+    demo = demo_sequence()
+    frames = [read_image(path) for path in demo.frames[:4]]
+    init_box = zero_based(demo.ground_truth, demo)[0]
     light = dict(init_gn_iter=1, init_cg_iter=3, augment_blur=(), augment_rotation=(10.0,), num_dropout_samples=2, seed=5)
     outputs = {}
     for margin in (0.25, None):
