@@ -1,16 +1,20 @@
-"""The got10k toolkit runs our tracker (``Got10kTracker``) and its own OTB report equals ours (protocol got10k).
+"""The got10k toolkit runs our trackers (``Got10kTracker``), and its own reports equal ours (protocol got10k).
 
-The OTB tree is procedural (``benchmark_trees``): two sequences under real OTB-2013 names. ``ExperimentOTB``
-builds ``got10k.datasets.OTB(root, version, download=True)``, which downloads every sequence folder of the
-version that is missing, then lists the sequences that have a ``groundtruth*.txt``. So the test makes an empty
-folder for every other name of the version (the names are read from the toolkit, which keeps them in a private
-class attribute): nothing is downloaded and only our two sequences run. No toolkit code is patched.
+``ExperimentOTB`` runs atom_ebm on a procedural OTB tree: two sequences under real OTB-2013 names. It builds
+``got10k.datasets.OTB(root, version, download=True)``, which downloads every sequence folder of the version that
+is missing, then lists the sequences that have a ``groundtruth*.txt``. So the test makes an empty folder for
+every other name of the version (the names are read from the toolkit, which keeps them in a private class
+attribute): nothing is downloaded and only our two sequences run. ``ExperimentUAV123`` and ``ExperimentGOT10k``
+run OpenCV CSRT (fast, deterministic). No toolkit code is patched.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from benchmark_trees import make_uav123_tree, square_boxes, write_video
@@ -52,6 +56,16 @@ def make_otb_tree(root: Path, lengths: dict[str, int]) -> dict[str, np.ndarray]:
     return truth
 
 
+@contextlib.contextmanager
+def toolkit_plots():
+    """Around the toolkit's ``report``: its plots change matplotlib's global font sizes and leave figures open."""
+    open_before = set(plt.get_fignums())
+    with matplotlib.rc_context():
+        yield
+    for number in set(plt.get_fignums()) - open_before:
+        plt.close(number)
+
+
 def assert_reports_agree(ours: dict, toolkit: dict, names: list[str]) -> None:
     """Our report's JSON entry of one tracker (percent) equals the toolkit's ``performance.json`` entry ([0, 1]) to
     1e-6: success AUC, precision score, success rate (OP50) and both curves, per sequence and overall."""
@@ -76,7 +90,8 @@ def toolkit_run(tmp_path_factory):
                                                   report_dir=str(base / "reports"))
     assert experiment.dataset.seq_names == sorted(LENGTHS)
     experiment.run(tracker)
-    experiment.report([tracker.name])
+    with toolkit_plots():
+        experiment.report([tracker.name])
     performance = json.loads((base / "reports" / f"OTB{VERSION}" / tracker.name / "performance.json").read_text())
     return tree, truth, base / "results", performance[tracker.name]
 
@@ -147,7 +162,8 @@ def test_uav123_experiment_drops_absent_frames_like_our_report(tmp_path):
     experiment = got10k_experiments.ExperimentUAV123(str(root), result_dir=str(tmp_path / "results"),
                                                      report_dir=str(tmp_path / "reports"))
     experiment.run(tracker)
-    toolkit = experiment.report([tracker.name])[tracker.name]
+    with toolkit_plots():
+        toolkit = experiment.report([tracker.name])[tracker.name]
     boxes = np.loadtxt(tmp_path / "results" / "UAV123" / tracker.name / "uav6.txt", delimiter=",")
     truth[:, :2] += 1
     assert rect_iou(boxes[1:], truth[1:]).mean() > IOU_FLOOR
