@@ -193,6 +193,44 @@ def run_dataset_distributed(
         bad argument; nothing is written then. Another build error fails only that rank's sequences.
     """
     out_dir = result_dir(results_dir, spec.tracker_name, spec.param)
+    mine = _my_share(sequences, out_dir, info, overwrite)
+    tracker, build_error = None, None
+    if mine:
+        try:
+            tracker = spec.build()
+        except Exception as error:  # shared below: a bad argument stops every rank, anything else fails this share
+            build_error = error
+    user_errors = _from_every_rank(one_line(build_error) if isinstance(build_error, USER_ERRORS) else None)
+    if any(message is not None for message in user_errors):
+        raise ValueError(next(message for message in user_errors if message is not None))
+    if info.rank == 0 and on_start is not None:
+        on_start()
+
+    if build_error is not None:
+        message = f"building the tracker failed: {describe_error(build_error)}"
+        logger.error("rank %d: %s", info.rank, message)
+        failures = {sequence.name: message for sequence in mine}
+    elif tracker is not None:
+        set_threads(threads)
+        failures = run_sequences(tracker, mine, out_dir, seed=spec.seed, desc=f"rank {info.rank}",
+                                 position=info.local_rank, frame_progress=False)
+    else:
+        failures = {}
+    barrier()  # every rank has finished its share
+    every_failure: dict[str, str] = {}
+    for rank_failures in _from_every_rank(failures):
+        every_failure.update(rank_failures)  # type: ignore[arg-type]
+    if info.rank == 0:
+        write_failures(out_dir, every_failure)
+    return every_failure
+
+
+def _my_share(sequences: list[Sequence], out_dir: os.PathLike, info: RankInfo, overwrite: bool) -> list[Sequence]:
+    """This rank's part of the sequences that rank 0 finds still to run, in the order to run them.
+
+    Only rank 0 looks at the result files (ranks that looked at different moments could disagree); every rank
+    splits its (name, length) list the same way.
+    """
     todo = _shared_from_rank0([(s.name, len(s)) for s in pending(sequences, out_dir, overwrite)] if info.rank == 0 else None)
     share = split_longest_first(dict(todo), info.world_size)[info.rank]  # type: ignore[arg-type]
     by_name = {sequence.name: sequence for sequence in sequences}
@@ -202,29 +240,4 @@ def run_dataset_distributed(
     mine = [by_name[name] for name in share]
     logger.info("rank %d of %d: %d of %d sequences to run (%d frames)", info.rank, info.world_size, len(mine),
                 len(todo), sum(len(s) for s in mine))  # type: ignore[arg-type]
-
-    tracker, build_error = None, None
-    if mine:
-        try:
-            tracker = spec.build()
-        except Exception as error:  # shared below: a bad argument stops every rank, anything else fails this share
-            build_error = error
-    user_errors = [message for message in _from_every_rank(
-        one_line(build_error) if isinstance(build_error, USER_ERRORS) else None) if message is not None]
-    if user_errors:
-        raise ValueError(user_errors[0])
-    if info.rank == 0 and on_start is not None:
-        on_start()
-
-    if build_error is not None:
-        logger.error("rank %d: building the tracker failed: %s", info.rank, describe_error(build_error))
-        failures = {s.name: f"building the tracker failed: {describe_error(build_error)}" for s in mine}
-    else:
-        set_threads(threads)
-        failures = run_sequences(tracker, mine, out_dir, seed=spec.seed, desc=f"rank {info.rank}",  # type: ignore[arg-type]
-                                 position=info.local_rank, frame_progress=False) if mine else {}
-    barrier()  # every rank has finished its share
-    every_failure = {name: error for rank_failures in _from_every_rank(failures) for name, error in rank_failures.items()}  # type: ignore[union-attr]
-    if info.rank == 0:
-        write_failures(out_dir, every_failure)
-    return every_failure
+    return mine
