@@ -5,8 +5,10 @@ Result files (``<results_dir>/<tracker>/<param>/``):
 * ``<seq>.txt``       one ``x,y,w,h`` float row per frame, in the data set's box convention; row 0 = the given box.
 * ``<seq>_time.txt``  seconds spent in ``initialize`` / ``track`` per frame.
 * ``failures.txt``    ``<seq>: <error>`` per failed sequence of the last run (absent when none failed).
+* ``run_info.json``   how the run was made (``pytracking.evaluation.run_info``, via ``run_dataset``'s ``on_start``).
 
-All files are written atomically; a sequence is skipped on a re-run only if its result file is complete.
+All files are written atomically; a sequence is skipped on a re-run only if its result file is complete. The same
+loop runs in each torchrun process in ``pytracking.evaluation.distributed``.
 """
 from __future__ import annotations
 
