@@ -19,6 +19,7 @@ from benchmark_trees import square_boxes, write_video
 
 from ltr.utils.box_io import format_boxes
 from pytracking.evaluation.distributed import RankInfo, rank_info, split_longest_first
+from pytracking.evaluation.run_info import command_line
 from pytracking.run_tracker import main as run_tracker_main
 from trackers.atom_ebm.weights import bundled_model_path
 
@@ -283,3 +284,10 @@ def test_rank_info_reads_torchrun_environment():
         rank_info({"WORLD_SIZE": "two"})
     with pytest.raises(ValueError, match="inconsistent torchrun environment"):
         rank_info({"RANK": "2", "WORLD_SIZE": "2"})
+
+
+def test_recorded_command_line_quotes_arguments_and_names_the_torchrun_layout():
+    argv = ["atom_ebm", "default", "--dataset-root", "/data/my data"]
+    assert command_line("atom-ebm run", argv, RankInfo()) == "atom-ebm run atom_ebm default --dataset-root '/data/my data'"
+    assert command_line("python -m pytracking.run_tracker", argv, RankInfo(3, 8, 1, 4)) == (
+        "torchrun --nproc-per-node 4 --nnodes 2 -m pytracking.run_tracker atom_ebm default --dataset-root '/data/my data'")
