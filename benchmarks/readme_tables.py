@@ -1,0 +1,146 @@
+"""Write the README's measured tables from the result files in ``benchmarks/results/``, or check that they match.
+
+    python benchmarks/readme_tables.py          # rewrite the generated blocks of README.md
+    python benchmarks/readme_tables.py --check  # exit 1, naming the stale blocks, if README.md differs
+
+A generated block sits between ``<!-- generated: NAME (benchmarks/readme_tables.py) -->`` and
+``<!-- end generated: NAME -->``. Every number in it comes from a committed result file, written by the benchmark
+that measured it (``study_refinement.py``, ``bench_video.py``, ``pytracking.demo``), so a new measurement reaches
+the README by re-running this script and a README that disagrees with the results fails the test suite.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Callable
+
+from ltr.utils.files import atomic_write_text
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
+README = REPO / "README.md"
+
+#: README row label -> (study result file, variant label in it)
+ACCURACY_ROWS = (
+    ("bundled model, `default` (S1 after the first-frame self-check)", "study_refinement_speed_changes.json", "default model"),
+    ("EBM-trained IoU-Net + S1 on every frame (`always_refine`)", "study_refinement_speed_changes.json", "EBM + S1"),
+    ("IoU-MSE-trained IoU-Net + fixed-step ascent (ATOM*, same data and budget)", "study_refinement_speed_changes.json",
+     "IoU-MSE + fixed"),
+    ("classifier box without refinement (`no_refine`)", "study_refinement_real_model.json", "no refinement"),
+    ("OpenCV CSRT", "study_refinement_real_model.json", "OpenCV CSRT"),
+    ("NanoTrack v2 (`opencv nanotrack`)", "study_refinement_real_model.json", "NanoTrack v2"),
+)
+ACCURACY_COLUMNS = (("auc", "AUC"), ("op50", "OP50"), ("op75", "OP75"), ("precision", "Precision"))
+
+#: README row label -> (bench_video variant, the variant with the settings before the speed work, or None)
+SPEED_ROWS = (
+    ("`default` (refinement on)", "default", "default:iou_crop_size=288,num_iter=10"),
+    ("`fast`", "fast", "fast:iou_crop_size=288"),
+    ("`no_refine`", "no_refine", None),
+)
+SPEED_TARGETS = {"default": "≤ 1.6", "fast": "≤ 1.0", "no_refine": ""}
+SPEED_FILES = {"2 threads": "bench_video_cpu_2threads.json", "1 thread": "bench_video_levers_cpu_1thread.json"}
+DEMO_FILE = "demo_cpu.json"
+
+
+def _load(name: str) -> dict:
+    path = RESULTS / name
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"readme_tables: cannot read {path}: {error}") from None
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _rule(columns: int) -> str:
+    return "|" + "---|" * columns
+
+
+def accuracy_table() -> str:
+    """Mean AUC / OP50 / OP75 / precision over the held-out sequences and seeds, best of each column in bold."""
+    rows = []
+    for label, file_name, variant in ACCURACY_ROWS:
+        metrics = _load(file_name)["variants"][variant]
+        rows.append((label, [metrics[key] for key, _ in ACCURACY_COLUMNS]))
+    best = [max(values[i] for _, values in rows) for i in range(len(ACCURACY_COLUMNS))]
+    lines = [_row(["tracker", *(title for _, title in ACCURACY_COLUMNS)]), _rule(len(ACCURACY_COLUMNS) + 1)]
+    for label, values in rows:
+        cells = [f"**{v:.1f}**" if f"{v:.1f}" == f"{b:.1f}" else f"{v:.1f}" for v, b in zip(values, best)]
+        lines.append(_row([label, *cells]))
+    return "\n".join(lines)
+
+
+def speed_table() -> str:
+    """Frame time and ratio to a ResNet-18 forward per parameter set, with the settings before the speed work."""
+    runs = {threads: _load(name)["variants"] for threads, name in SPEED_FILES.items()}
+    lines = [_row(["parameter set", "frame", *(f"÷ ResNet-18, {threads}" for threads in runs), "target"]),
+             _rule(3 + len(runs))]
+    for label, variant, before in SPEED_ROWS:
+        frame_ms = runs["2 threads"][variant]["frame_ms"]
+        ratios = []
+        for variants in runs.values():
+            ratio = f"{variants[variant]['ratio']:.2f}"
+            if before is not None and before in variants:
+                ratio += f" (was {variants[before]['ratio']:.2f})"
+            ratios.append(ratio)
+        lines.append(_row([label, f"{frame_ms:.1f} ms ({1000 / frame_ms:.1f} fps)", *ratios, SPEED_TARGETS[variant]]))
+    return "\n".join(lines)
+
+
+def demo_line() -> str:
+    """The demo's score and time."""
+    demo = _load(DEMO_FILE)
+    return (f"The demo (`atom-ebm demo`, {demo['sequence']}, {demo['frames']} frames, seed {demo['seed']}) scores AUC "
+            f"{demo['auc']:.1f} (OP75 {demo['op75']:.1f}) in {demo['wall_seconds']:.0f} s in all, tracking at "
+            f"{demo['fps']:.1f} FPS.")
+
+
+GENERATORS: dict[str, Callable[[], str]] = {"accuracy": accuracy_table, "speed": speed_table, "demo": demo_line}
+
+
+def _block_pattern(name: str) -> re.Pattern[str]:
+    return re.compile(rf"(<!-- generated: {name} \(benchmarks/readme_tables.py\) -->\n)(.*?)(\n<!-- end generated: {name} -->)",
+                      re.DOTALL)
+
+
+def render(readme: str) -> tuple[str, list[str]]:
+    """``readme`` with every generated block rewritten, and the names of the blocks that changed."""
+    changed = []
+    for name, generate in GENERATORS.items():
+        pattern = _block_pattern(name)
+        match = pattern.search(readme)
+        if match is None:
+            raise SystemExit(f"readme_tables: {README} has no generated block '{name}'")
+        content = generate()
+        if match.group(2) != content:
+            changed.append(name)
+            readme = readme[:match.start(2)] + content + readme[match.end(2):]
+    return readme, changed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--check", action="store_true", help="only check; exit 1 if README.md is stale")
+    args = parser.parse_args(argv)
+    text = README.read_text()
+    updated, changed = render(text)
+    if args.check:
+        if changed:
+            print(f"readme_tables: stale README blocks: {', '.join(changed)} (run python benchmarks/readme_tables.py)",
+                  file=sys.stderr)
+            return 1
+        return 0
+    if changed:
+        atomic_write_text(README, updated)
+    print(f"readme_tables: {'updated ' + ', '.join(changed) if changed else 'README.md already up to date'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

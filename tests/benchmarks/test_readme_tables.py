@@ -1,0 +1,22 @@
+"""The README's measured tables equal the committed result files they are generated from."""
+from __future__ import annotations
+
+import json
+
+
+def test_readme_tables_match_the_result_files(import_benchmark):
+    readme_tables = import_benchmark("readme_tables")
+    readme = readme_tables.README.read_text()
+    _, stale = readme_tables.render(readme)
+    assert stale == [], f"README blocks {stale} differ from benchmarks/results; run python benchmarks/readme_tables.py"
+
+
+def test_a_changed_number_is_caught(import_benchmark):
+    readme_tables = import_benchmark("readme_tables")
+    readme = readme_tables.README.read_text()
+    study = json.loads((readme_tables.RESULTS / "study_refinement_speed_changes.json").read_text())
+    auc = f"{study['variants']['default model']['auc']:.1f}"
+    row = next(line for line in readme.splitlines() if line.startswith("| bundled model, `default`"))
+    assert f"| {auc} |" in row  # the README shows the study's mean AUC
+    _, stale = readme_tables.render(readme.replace(row, row.replace(f"| {auc} |", "| 99.9 |")))
+    assert stale == ["accuracy"]
