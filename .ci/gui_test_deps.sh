@@ -10,6 +10,8 @@
 # Usage: .ci/gui_test_deps.sh   (after ./install.sh; PYTHON overrides the interpreter, default .venv/bin/python)
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=.ci/apt_install.sh
+source .ci/apt_install.sh
 
 APT_PACKAGES=(xvfb xdotool imagemagick libgl1 libglib2.0-0 libsm6 libxext6)
 TOOLS=(Xvfb xdotool import)
@@ -24,21 +26,6 @@ apt_needed() {
   for tool in "${TOOLS[@]}"; do command -v "$tool" >/dev/null || return 0; done
   for lib in "${LIBRARIES[@]}"; do ldconfig -p 2>/dev/null | grep -q "$lib" || return 0; done
   return 1
-}
-
-install_apt() {
-  local sudo=()
-  if ! command -v apt-get >/dev/null; then
-    warn "no apt-get to install ${APT_PACKAGES[*]}"
-    return
-  fi
-  if [ "$(id -u)" != 0 ]; then
-    if sudo -n true 2>/dev/null; then sudo=(sudo -n); else warn "not root and no sudo to install ${APT_PACKAGES[*]}"; return; fi
-  fi
-  echo "gui_test_deps: apt-get install ${APT_PACKAGES[*]}"
-  "${sudo[@]}" apt-get update -qq >/dev/null \
-    && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null \
-    || warn "apt-get install ${APT_PACKAGES[*]} failed"
 }
 
 install_gui_opencv() {
@@ -58,6 +45,6 @@ install_gui_opencv() {
     "opencv-contrib-python==$version" || { rm -rf "$TARGET"; warn "pip install opencv-contrib-python==$version failed"; }
 }
 
-if apt_needed; then install_apt; else echo "gui_test_deps: ${TOOLS[*]} and the GUI libraries are installed"; fi
+if apt_needed; then install_apt "${APT_PACKAGES[@]}"; else echo "gui_test_deps: ${TOOLS[*]} and the GUI libraries are installed"; fi
 install_gui_opencv
 exit 0
