@@ -25,9 +25,9 @@ README = REPO / "README.md"
 
 #: README row label -> (study result file, variant label in it)
 ACCURACY_ROWS = (
-    ("bundled model, `default` (S1 after the first-frame self-check)", "study_refinement_speed_changes.json", "default model"),
-    ("EBM-trained IoU-Net + S1 on every frame (`always_refine`)", "study_refinement_speed_changes.json", "EBM + S1"),
-    ("IoU-MSE-trained IoU-Net + fixed-step ascent (ATOM*, same data and budget)", "study_refinement_speed_changes.json",
+    ("bundled model, `default` (S1 after the first-frame self-check)", "study_refinement_border_rule.json", "default model"),
+    ("EBM-trained IoU-Net + S1 without the self-check (`always_refine`)", "study_refinement_border_rule.json", "EBM + S1"),
+    ("IoU-MSE-trained IoU-Net + fixed-step ascent (ATOM*, same data and budget)", "study_refinement_border_rule.json",
      "IoU-MSE + fixed"),
     ("classifier box without refinement (`no_refine`)", "study_refinement_real_model.json", "no refinement"),
     ("OpenCV CSRT", "study_refinement_real_model.json", "OpenCV CSRT"),

@@ -141,6 +141,30 @@ def test_which_parameter_sets_obey_the_self_check(checkpoint, sequence, monkeypa
     assert sizes_kept is not expect_refining, [o.box for o in outputs]
 
 
+@pytest.mark.parametrize("refine_at_border", [True, False])
+def test_a_box_past_the_border_is_refined_only_if_asked(checkpoint, sequence, monkeypatch, refine_at_border):
+    """A target cut by the left image border on a still video: the classifier keeps the box there, so with
+    ``refine_at_border=False`` no frame is refined and the size stays; with True every frame is refined."""
+    frames, _ = sequence
+    still = [frames[0]] * 4
+    straddling = (-12.0, 60.0, 40.0, 50.0)  # 12 of its 40 px lie left of the image
+    refined_frames = []
+    original_refine = AtomEbmTracker._refine
+
+    def recording_refine(self, *args):
+        refined_frames.append(self.frame_num)
+        return original_refine(self, *args)
+
+    monkeypatch.setattr(AtomEbmTracker, "_refine", recording_refine)
+    params = with_overrides(get_parameters("always_refine"), {**LIGHT_INIT, "seed": 0, "refine_at_border": refine_at_border})
+    outputs = _run(AtomEbmTracker(load_network(checkpoint), params, "cpu"), still, straddling)
+    assert all(out.box[0] < 0 for out in outputs)  # still cut by the border
+    if refine_at_border:
+        assert refined_frames == [2, 3, 4]  # frame 1 is the initial one
+    else:
+        assert refined_frames == [] and all(out.box[2:] == straddling[2:] for out in outputs)
+
+
 class _TinyNet(torch.nn.Module):
     """Stand-in feature source for input-validation tests (no IoU-Net needed with no_refine)."""
 

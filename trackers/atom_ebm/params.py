@@ -76,6 +76,10 @@ class AtomEbmParams:
         refinement_check_boxes: on the first frame, refine this many perturbed copies of the given box and keep
             refinement on for the sequence only if their mean IoU with it rises
             (``trackers.atom_ebm.refinement_check``); 0 = always refine (the reference behaviour).
+        refine_at_border: also refine when the classifier's box (new position, previous size) reaches past the
+            image border. The crop replicates the border there, so the IoU-Net sees only the visible part and fits
+            the box to it; False makes such frames classifier-only (position, previous size). True is the
+            reference behaviour.
     Misc:
         seed: seed of the tracker's random generators, set at every ``initialize`` (None = drawn there from torch's
             global generator, so ``torch.manual_seed`` before ``initialize`` makes a sequence reproducible).
@@ -136,6 +140,7 @@ class AtomEbmParams:
     max_aspect_ratio: float = 6.0
     iou_window_margin: float | None = 0.25
     refinement_check_boxes: int = 0
+    refine_at_border: bool = False
     # misc
     seed: int | None = None
 

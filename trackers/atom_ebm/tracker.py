@@ -111,6 +111,10 @@ class AtomEbmTracker(Tracker):
         margin = (0.5 - self.params.inside_ratio) * self.size
         self.pos = np.clip(self.pos, -margin, [width, height] + margin)
 
+    def _inside_image(self, center: np.ndarray) -> bool:
+        """Whether a box of the current size at ``center`` lies wholly inside the image."""
+        return bool(np.all(center - self.size / 2 >= 0) and np.all(center + self.size / 2 <= self.image_size))
+
     def _box(self) -> tuple[float, float, float, float]:
         x, y = self.pos - self.size / 2
         return (float(x), float(y), float(self.size[0]), float(self.size[1]))
@@ -205,7 +209,10 @@ class AtomEbmTracker(Tracker):
         score = -math.inf
         if loc.flag != NOT_FOUND:
             class_pos = center + np.asarray(loc.displacement) * scale
-            if self.refining and shared:
+            if self.refining and not (p.refine_at_border or self._inside_image(class_pos)):
+                self.pos = class_pos
+                score = loc.max_score
+            elif self.refining and shared:
                 score = self._refine(features, class_pos, center, scale)
             elif self.refining:  # the IoU-Net's own crop, centred on the classifier's position
                 features, iou_scale = self.iou_maps(image, class_pos)
