@@ -23,15 +23,16 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 README = REPO / "README.md"
 
-#: README row label -> (study result file, variant label in it)
+#: the study behind the accuracy table (``benchmarks/study_refinement.py``: held-out sequences, 3 seeds)
+ACCURACY_STUDY = "study_refinement_border_rule.json"
+#: README row label -> variant label in the study
 ACCURACY_ROWS = (
-    ("bundled model, `default` (S1 after the first-frame self-check)", "study_refinement_border_rule.json", "default model"),
-    ("EBM-trained IoU-Net + S1 without the self-check (`always_refine`)", "study_refinement_border_rule.json", "EBM + S1"),
-    ("IoU-MSE-trained IoU-Net + fixed-step ascent (ATOM*, same data and budget)", "study_refinement_border_rule.json",
-     "IoU-MSE + fixed"),
-    ("classifier box without refinement (`no_refine`)", "study_refinement_real_model.json", "no refinement"),
-    ("OpenCV CSRT", "study_refinement_real_model.json", "OpenCV CSRT"),
-    ("NanoTrack v2 (`opencv nanotrack`)", "study_refinement_real_model.json", "NanoTrack v2"),
+    ("bundled model, `default` (S1 after the first-frame self-check)", "default model"),
+    ("EBM-trained IoU-Net + S1 without the self-check (`always_refine`)", "EBM + S1"),
+    ("IoU-MSE-trained IoU-Net + fixed-step ascent (ATOM*, same data and budget)", "IoU-MSE + fixed"),
+    ("classifier box without refinement (`no_refine`)", "no refinement"),
+    ("OpenCV CSRT", "OpenCV CSRT"),
+    ("NanoTrack v2 (`opencv nanotrack`)", "NanoTrack v2"),
 )
 ACCURACY_COLUMNS = (("auc", "AUC"), ("op50", "OP50"), ("op75", "OP75"), ("precision", "Precision"))
 
@@ -64,10 +65,8 @@ def _rule(columns: int) -> str:
 
 def accuracy_table() -> str:
     """Mean AUC / OP50 / OP75 / precision over the held-out sequences and seeds, best of each column in bold."""
-    rows = []
-    for label, file_name, variant in ACCURACY_ROWS:
-        metrics = _load(file_name)["variants"][variant]
-        rows.append((label, [metrics[key] for key, _ in ACCURACY_COLUMNS]))
+    study = _load(ACCURACY_STUDY)["variants"]
+    rows = [(label, [study[variant][key] for key, _ in ACCURACY_COLUMNS]) for label, variant in ACCURACY_ROWS]
     best = [max(values[i] for _, values in rows) for i in range(len(ACCURACY_COLUMNS))]
     lines = [_row(["tracker", *(title for _, title in ACCURACY_COLUMNS)]), _rule(len(ACCURACY_COLUMNS) + 1)]
     for label, values in rows:
