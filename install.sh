@@ -42,7 +42,7 @@ for name, version in want.items():
     if not md.version(name).startswith(version):
         sys.exit(1)
 md.version("atom-ebm")
-import cv2, importlinter, ltr, pytracking, trackers, pytest  # noqa: F401
+import cv2, importlinter, ltr, pytracking, trackers, pytest, got10k, six  # noqa: F401
 if $with_vot:
     if md.version("vot-toolkit") != "$VOT_TOOLKIT_VERSION":
         sys.exit(1)
