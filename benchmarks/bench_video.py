@@ -1,13 +1,15 @@
 """Steady-state frame time of ``python -m pytracking.run_video`` relative to one full ResNet-18 forward, same run.
 
     python benchmarks/bench_video.py [--sequence DIR] [--variants default fast "default:num_iter=5,iou_crop_size=192"]
-                                     [--frames 20 80] [--checkpoint F] [--device cpu] [--threads N] [--json OUT]
+                                     [--frames 20 80] [--repeats 3] [--checkpoint F] [--device cpu] [--threads N]
+                                     [--json OUT]
 
 A variant is ``PARAM[:KEY=VALUE,...]``: a parameter set with overridden tracker parameters; the key ``read_ahead``
 (True/False) switches the background decoding of ``track_video``. For every variant ``track_video`` runs on the first
 20 and the first 80 frames of an image folder, after a 5-frame warm-up run (1280x720 JPEGs by default: VOT-LT *skiing* from the shared training
 data), so decoding, cropping and tracking are all counted, and the frame time is (T(80) - T(20)) / 60: start-up and
-first-frame initialisation cancel. The reference is the median time of one torchvision ``resnet18`` forward (all
+first-frame initialisation cancel. The pair of runs is repeated ``--repeats`` times and the median frame time is
+reported with its range: on a shared CPU one difference of two runs varies by 10-20 %. The reference is the median time of one torchvision ``resnet18`` forward (all
 layers, fc included, random weights) of a 1x3x288x288 input, measured before every variant and after the last, on the
 same device and threads. The last line reads ``ratio to ResNet-18: VARIANT X.XX ...``.
 """
@@ -86,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="image folder with img/*.jpg and groundtruth.txt (first box: 'x,y,w,h', 0-based)")
     parser.add_argument("--variants", nargs="+", default=["default", "fast"], help="PARAM[:KEY=VALUE,...]")
     parser.add_argument("--frames", type=int, nargs=2, default=(20, 80), metavar=("FEW", "MANY"))
+    parser.add_argument("--repeats", type=int, default=3, help="timed (FEW, MANY) pairs per variant; the median counts")
     parser.add_argument("--checkpoint", help="network (default: $ATOM_EBM_CHECKPOINT, then the bundled model)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, help="torch.set_num_threads")
@@ -97,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not 1 < few < many:
             raise ValueError(f"--frames needs 1 < FEW < MANY, got {few} {many}")
+        if args.repeats < 1:
+            raise ValueError(f"--repeats must be >= 1, got {args.repeats}")
         frames = sorted((args.sequence / "img").glob("*.jpg"))
         if len(frames) < many:
             raise ValueError(f"{args.sequence / 'img'} has {len(frames)} frames, --frames asks for {many}")
@@ -113,19 +118,24 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     for text, (_, _, read_ahead) in variants.items():
         track_seconds(frames[:WARM_UP_FRAMES], init_box, net, params[text], device, read_ahead)  # e.g. compilation
-        seconds = {n: track_seconds(frames[:n], init_box, net, params[text], device, read_ahead) for n in (few, many)}
+        pairs = [{n: track_seconds(frames[:n], init_box, net, params[text], device, read_ahead) for n in (few, many)}
+                 for _ in range(args.repeats)]
         references.append(reference_forward(device))
-        frame = (seconds[many] - seconds[few]) / (many - few)
-        results[text] = {"T_few": seconds[few], "T_many": seconds[many], "frame_ms": 1e3 * frame}
+        frame_ms = [1e3 * (pair[many] - pair[few]) / (many - few) for pair in pairs]
+        results[text] = {"T_few": statistics.median(pair[few] for pair in pairs),
+                         "T_many": statistics.median(pair[many] for pair in pairs),
+                         "frame_ms": statistics.median(frame_ms), "frame_ms_range": [min(frame_ms), max(frame_ms)]}
     reference = statistics.median(references)
-    print(f"{'variant':<50}{'T(' + str(few) + ')':>9}{'T(' + str(many) + ')':>9}{'frame':>10}{'fps':>7}{'ratio':>7}")
+    print(f"{'variant':<50}{'T(' + str(few) + ')':>9}{'T(' + str(many) + ')':>9}{'frame':>10}{'range':>16}{'fps':>7}"
+          f"{'ratio':>7}")
     for text, result in results.items():
         result["ratio"] = result["frame_ms"] / (1e3 * reference)
+        low, high = result["frame_ms_range"]
         print(f"{text:<50}{result['T_few']:>8.1f}s{result['T_many']:>8.1f}s{result['frame_ms']:>8.1f}ms"
-              f"{1e3 / result['frame_ms']:>7.1f}{result['ratio']:>7.2f}")
+              f"{f'{low:.0f}-{high:.0f} ms':>16}{1e3 / result['frame_ms']:>7.1f}{result['ratio']:>7.2f}")
     print(f"ResNet-18 forward (288x288, full): {1e3 * reference:.1f} ms (median of {len(references)} medians)")
     if args.json:
-        atomic_write_text(args.json, json.dumps({"reference_ms": 1e3 * reference, "variants": results}, indent=1) + "\n")
+        atomic_write_text(args.json, json.dumps({"reference_ms": 1e3 * reference, "repeats": args.repeats, "variants": results}, indent=1) + "\n")
     print("ratio to ResNet-18: " + " ".join(f"{text} {r['ratio']:.2f}" for text, r in results.items()))
     return 0
 

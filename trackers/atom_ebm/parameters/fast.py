@@ -2,7 +2,9 @@
 window, 5 boxes, 2 S1 iterations with doubled steps, and lighter classifier optimisation.
 
 Each frame then costs one backbone pass over 160 x 160 pixels, the IoU-Net on it and the classifier on hand-crafted
-features. The settings were chosen for the CPU budget of one ResNet-18 forward per frame
+features. The IoU-Net's features are computed on the whole (small) crop: a feature window around the boxes
+(``iou_window_margin``) saves little there and its bookkeeping and second passes cost more (measured in
+docs/RESULTS.md); it also keeps the shapes fixed, as ``compile_refinement`` needs. The settings were chosen for the CPU budget of one ResNet-18 forward per frame
 (``benchmarks/bench_video.py``); their accuracy cost is in docs/RESULTS.md.
 """
 from dataclasses import replace
@@ -14,5 +16,6 @@ from trackers.atom_ebm.params import HOG_COLOR, AtomEbmParams
 def parameters() -> AtomEbmParams:
     """Faster, less accurate settings (with ``default``'s first-frame self-check)."""
     return replace(default.parameters(), classifier_features=HOG_COLOR, compressed_dim=12, iou_crop_size=160,
-                   num_init_random_boxes=4, num_iter=2, step_length_center=4e-3, step_length_size=2e-2,
-                   update_cg_iter=3, train_skipping=15, hard_negative_cg_iter=3, init_gn_iter=4, init_cg_iter=8)
+                   iou_window_margin=None, num_init_random_boxes=4, num_iter=2, step_length_center=4e-3,
+                   step_length_size=2e-2, update_cg_iter=3, train_skipping=15, hard_negative_cg_iter=3, init_gn_iter=4,
+                   init_cg_iter=8)
