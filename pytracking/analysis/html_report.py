@@ -31,13 +31,12 @@ from pytracking.analysis.thumbnails import (
     sequence_strip,
     tracker_color,
 )
+from pytracking.evaluation.run_info import read_run_info
 from pytracking.evaluation.runner import result_file
 
 PAGE_NAME = "index.html"
-RUN_INFO_NAME = "run_info.json"
 #: run_info.json keys shown first, in this order; any other keys follow
 RUN_INFO_KEYS = ("command", "checkpoint", "checkpoint_sha256", "seed", "device", "git_commit", "started")
-NO_RUN_INFO = f"no {RUN_INFO_NAME} (results written by an older version or by hand)"
 PLOT_KINDS = (("success", "Success plot"), ("precision", "Precision plot"), ("norm_precision", "Normalised precision plot"))
 
 _CSS = """
@@ -105,20 +104,6 @@ class TrackerResults:
     per_sequence: dict[str, dict]
     missing: list[str]
     result_dir: Path
-
-
-def read_run_info(result_dir: str | os.PathLike) -> tuple[dict | None, str | None]:
-    """(contents of ``result_dir/run_info.json``, None), or (None, a note saying why there is none to show)."""
-    path = Path(result_dir) / RUN_INFO_NAME
-    if not path.is_file():
-        return None, NO_RUN_INFO
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        return None, f"{path}: unreadable ({error})"
-    if not isinstance(info, dict):
-        return None, f"{path}: not a JSON object"
-    return info, None
 
 
 def _hex(color: tuple[int, int, int]) -> str:

@@ -1,7 +1,8 @@
 """``run_info.json``: how a results folder was made (command, checkpoint and its hash, data set, seed, code version).
 
 Written atomically into ``<results_dir>/<tracker>/<param>/`` at the start of every run, so that a results page or
-a reader months later can tell which command, model file and commit produced the result files.
+a reader months later can tell which command, model file and commit produced the result files; ``read_run_info``
+reads it back (the ``report --html`` page shows it).
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from ltr.utils.files import atomic_write_text
 from pytracking.evaluation.distributed import RankInfo
 
 RUN_INFO_FILE = "run_info.json"
+#: what a reader shows for a results folder without the file
+NO_RUN_INFO = f"no {RUN_INFO_FILE} (results written by an older version or by hand)"
 #: Trackers that load a network checkpoint through ``trackers.atom_ebm.weights`` (``--checkpoint``, else
 #: ``$ATOM_EBM_CHECKPOINT``, else the bundled model): their checkpoint is recorded even when none was given.
 _ATOM_EBM_TRACKERS = ("atom_ebm",)
@@ -95,3 +98,17 @@ def write_run_info(out_dir: str | os.PathLike, record: dict) -> Path:
     path = Path(out_dir) / RUN_INFO_FILE
     atomic_write_text(path, json.dumps(record, indent=2) + "\n")
     return path
+
+
+def read_run_info(result_dir: str | os.PathLike) -> tuple[dict | None, str | None]:
+    """(contents of ``result_dir/run_info.json``, None), or (None, a note saying why there is none to show)."""
+    path = Path(result_dir) / RUN_INFO_FILE
+    if not path.is_file():
+        return None, NO_RUN_INFO
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        return None, f"{path}: unreadable ({error})"
+    if not isinstance(info, dict):
+        return None, f"{path}: not a JSON object"
+    return info, None

@@ -209,12 +209,10 @@ class AtomEbmTracker(Tracker):
         score = -math.inf
         if loc.flag != NOT_FOUND:
             class_pos = center + np.asarray(loc.displacement) * scale
-            if self.refining and not (p.refine_at_border or self._inside_image(class_pos)):
-                self.pos = class_pos
-                score = loc.max_score
-            elif self.refining and shared:
+            refine = self.refining and (p.refine_at_border or self._inside_image(class_pos))
+            if refine and shared:
                 score = self._refine(features, class_pos, center, scale)
-            elif self.refining:  # the IoU-Net's own crop, centred on the classifier's position
+            elif refine:  # the IoU-Net's own crop, centred on the classifier's position
                 features, iou_scale = self.iou_maps(image, class_pos)
                 timer.mark("backbone")
                 score = self._refine(features, class_pos, class_pos, iou_scale)
