@@ -21,7 +21,8 @@ from torch.utils.benchmark import Timer
 
 from ltr.data.box_ops import rel_to_xywh, xywh_to_rel
 from ltr.models.backbone.resnet import resnet18
-from ltr.models.bbreg.atom_iou_net import AtomIoUNet, IoUPredictor
+from ltr.models.bbreg.atom_iou_net import AtomIoUNet
+from ltr.models.bbreg.iou_predictor import IoUPredictor
 from ltr.models.layers.prroi_pool import prroi_pool2d
 from trackers.refinement import gradient_ascent
 

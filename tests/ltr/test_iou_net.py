@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from ltr.models.bbreg import ATOMnet, AtomIoUNet
-from ltr.models.bbreg.atom_iou_net import IoUPredictor
+from ltr.models.bbreg.iou_predictor import IoUPredictor, score_proposals
 from ltr.models.registry import build_model, list_models
 
 SPEC = Path(__file__).resolve().parents[2].parent / "shared" / "spec" / "atom_state_dict_keys.json"
@@ -186,3 +186,26 @@ def test_iou_predictor_matches_hand_wired_flow(net: ATOMnet) -> None:
             IoUPredictor(head.train(), [torch.zeros(1, 256, 1, 1)] * 2)
     finally:
         head.eval()
+
+
+def test_iou_predictor_box_gradient_matches_finite_differences_and_autograd(net: ATOMnet) -> None:
+    """The written-out gradient of ``score_proposals`` against finite differences and against autograd through the
+    general path (``predict_iou``: pooling modules, BatchNorm, no folding), for boxes inside, across the border and
+    beyond the fall-off, with two images."""
+    torch.manual_seed(5)
+    head = net.bb_regressor.eval()
+    ref = [torch.rand(2, 128, 24, 24, dtype=torch.float64), torch.rand(2, 256, 12, 12, dtype=torch.float64)]
+    test = [torch.rand(2, 128, 24, 20, dtype=torch.float64), torch.rand(2, 256, 12, 10, dtype=torch.float64)]
+    ref_box = torch.tensor([[70.0, 66.0, 52.0, 60.0], [30.0, 40.0, 90.0, 50.0]], dtype=torch.float64)
+    proposals = torch.tensor([[[71.3, 64.9, 50.2, 63.7], [-9.1, 20.3, 41.7, 33.9], [150.2, 170.6, 30.1, 40.3]],
+                              [[28.7, 43.1, 86.9, 52.3], [120.4, 5.3, 55.1, 180.9], [60.3, 70.1, 4.3, 3.9]]],
+                             dtype=torch.float64, requires_grad=True)
+    with torch.no_grad():
+        modulation = head.get_modulation(ref, ref_box)
+        iou_feats = head.get_iou_feat(test)
+        frame = IoUPredictor(head, modulation).prepare(iou_feats)
+    assert torch.autograd.gradcheck(lambda p: score_proposals(p, frame), (proposals,), eps=1e-6, atol=1e-7)
+    (grad,) = torch.autograd.grad(score_proposals(proposals, frame).sum(), proposals)
+    (expected,) = torch.autograd.grad(head.predict_iou(modulation, iou_feats, proposals).sum(), proposals)
+    torch.testing.assert_close(grad, expected, rtol=1e-9, atol=1e-9 * expected.abs().max().item())
+    assert expected.abs().amax(dim=(0, 1)).min() > 0  # every coordinate's gradient was exercised

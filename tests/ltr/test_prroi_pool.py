@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from ltr.models.layers.prroi_pool import PrRoIPool2D, prroi_pool2d, prroi_pool2d_batched, pooling_layout, prroi_pool2d_rows_levels
+from ltr.models.layers.prroi_pool import PrRoIPool2D, pool_levels, pool_levels_box_grad, pooling_layout, prroi_pool2d, prroi_pool2d_batched
 
 GAUSS_NODES = np.array([-1.0, 1.0]) / math.sqrt(3.0)  # 2-point Gauss-Legendre: exact for cubics
 
@@ -240,9 +240,54 @@ def test_levels_in_one_pass_match_quadrature_per_level() -> None:
     boxes = torch.tensor([[[3.1, 5.7, 41.3, 50.9], [-6.0, 2.5, 20.2, 30.0], [30.0, 40.0, 29.0, 61.0]]],
                          dtype=torch.float64)  # the last one has x2 < x1: all its bins are 0
     levels = [(pooling_layout(fine), 7, 5, 1 / 8), (pooling_layout(coarse), 4, 3, 1 / 16)]
-    outputs = prroi_pool2d_rows_levels(levels, boxes)
+    outputs, _ = pool_levels(levels, boxes)
     for (features, (_, _, bins, scale)), out in zip(((fine, levels[0]), (coarse, levels[1])), outputs):
         assert out.shape == (1, 3, bins, bins, features.shape[1])
         for index, box in enumerate(boxes[0].tolist()):
             expected = reference_pool(features[0].numpy(), tuple(v * scale for v in box), bins, bins)  # [C, oh, ow]
             np.testing.assert_allclose(out[0, index].permute(2, 1, 0).numpy(), expected, rtol=1e-9, atol=1e-10)
+
+
+class _ClosedFormPool(torch.autograd.Function):
+    """``pool_levels`` with ``pool_levels_box_grad`` as its backward pass, for gradcheck."""
+
+    @staticmethod
+    def forward(ctx, boxes: torch.Tensor, levels: list) -> tuple[torch.Tensor, ...]:
+        outputs, ctx.tape = pool_levels(levels, boxes)
+        return tuple(outputs)
+
+    @staticmethod
+    def backward(ctx, *grads: torch.Tensor):
+        return pool_levels_box_grad(ctx.tape, list(grads)), None
+
+
+def test_levels_box_gradient_matches_finite_differences() -> None:
+    """The closed-form box gradient on two levels against finite differences: boxes inside, across the border, beyond
+    the fall-off, on integer edges and with x2 < x1 (zero gradient)."""
+    generator = torch.Generator().manual_seed(4)
+    fine = torch.randn(2, 3, 9, 7, generator=generator, dtype=torch.float64)
+    coarse = torch.randn(2, 2, 5, 4, generator=generator, dtype=torch.float64)
+    levels = [(pooling_layout(fine), 7, 5, 1 / 8), (pooling_layout(coarse), 4, 3, 1 / 16)]
+    boxes = torch.tensor([[[3.1, 5.7, 41.3, 50.9], [-6.0, 2.5, 20.2, 30.0], [30.0, 40.0, 29.0, 61.0]],
+                          [[8.0, 16.0, 40.0, 48.0], [1.3, 2.2, 70.0, 90.1], [10.1, 10.2, 10.6, 10.9]]],
+                         dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda b: _ClosedFormPool.apply(b, levels), (boxes,), eps=1e-6, atol=1e-7)
+    outputs = _ClosedFormPool.apply(boxes, levels)
+    (grad,) = torch.autograd.grad(sum(out.sum() for out in outputs), boxes)
+    assert grad[0, 2].abs().sum() == 0  # x2 < x1: every bin is empty
+
+
+def test_levels_box_gradient_matches_closed_form(features: torch.Tensor) -> None:
+    """Facts section b's edge derivatives (line integrals along the box edges), one bin, as for ``prroi_pool2d``."""
+    scale, box, channel = 0.5, [2.3, 3.1, 9.7, 8.9], 1
+    layout = pooling_layout(features[:1])
+    (out,), tape = pool_levels([(layout, features.shape[-1], 1, scale)], torch.tensor([[box]], dtype=torch.float64))
+    grad_out = torch.zeros_like(out)
+    grad_out[..., channel] = 1.0
+    grad = pool_levels_box_grad(tape, [grad_out])[0, 0]
+    x1, y1, x2, y2 = (v * scale for v in box)
+    area, value, feature = (x2 - x1) * (y2 - y1), out[0, 0, 0, 0, channel].item(), features[0].numpy()
+    left = reference_line_integral_x(feature, x1, y1, y2)[channel]
+    right = reference_line_integral_x(feature, x2, y1, y2)[channel]
+    assert grad[0].item() == pytest.approx((-left + (y2 - y1) * value) / area * scale, rel=1e-9, abs=1e-12)
+    assert grad[2].item() == pytest.approx((right - (y2 - y1) * value) / area * scale, rel=1e-9, abs=1e-12)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ltr.models.bbreg.atom import atom_resnet18
-from ltr.models.bbreg.atom_iou_net import IoUPredictor
+from ltr.models.bbreg.iou_predictor import IoUPredictor
 from ltr.utils.image_io import read_image
 from pytracking.demo import demo_sequence, zero_based
 from trackers.atom_ebm.iou_window import feature_window

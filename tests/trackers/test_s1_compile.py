@@ -10,7 +10,8 @@ from __future__ import annotations
 import torch
 
 from ltr.data.box_ops import rel_to_xywh, xywh_to_rel
-from ltr.models.bbreg.atom_iou_net import AtomIoUNet, IoUPredictor, PreparedFrame, score_proposals
+from ltr.models.bbreg.atom_iou_net import AtomIoUNet
+from ltr.models.bbreg.iou_predictor import IoUPredictor, PreparedFrame, score_proposals
 from trackers.refinement import compile_s1_step, s1_start, s1_step
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ltr.data.box_ops import xywh_to_xyxy
-from ltr.models.bbreg.atom_iou_net import IoUPredictor, PreparedFrame, score_proposals
+from ltr.models.bbreg.iou_predictor import IoUPredictor, PreparedFrame, score_proposals
 from ltr.utils.device import resolve_device
 from trackers.atom_ebm.augmentation import augmented_samples
 from trackers.atom_ebm.box_refiner import BoxRefiner, initial_boxes, select_final_box

@@ -5,17 +5,14 @@ All boxes are float ``(x, y, w, h)`` in crop-image pixels (288x288 crops in ATOM
 """
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from ltr.data.box_ops import xywh_to_xyxy
 from ltr.models.layers.blocks import LinearBlock, conv_block
-from ltr.models.layers.prroi_pool import PrRoIPool2D, pooling_layout, prroi_pool2d_batched, prroi_pool2d_rows_levels
+from ltr.models.layers.prroi_pool import PrRoIPool2D, prroi_pool2d_batched
 
-__all__ = ["AtomIoUNet", "IoUPredictor", "PreparedFrame", "score_proposals"]
+__all__ = ["AtomIoUNet"]
 
 #: test-branch pooling: 5 x 5 bins on the stride-8 (layer2) branch, 3 x 3 on the stride-16 (layer3) branch
 POOL3_SIZE, POOL3_SCALE = (5, 5), 1 / 8
@@ -142,92 +139,6 @@ class AtomIoUNet(nn.Module):
             shapes = [tuple(f.shape) for f in feats]
             raise ValueError(f"{name} must have a common batch size and {channels} channels, got shapes {shapes}")
         return feats[0], feats[1]
-
-
-class IoUPredictor:
-    """Inference-time :meth:`AtomIoUNet.predict_iou` for many proposal batches on the same frame (box refinement).
-
-    Built once per reference (tracker initialisation): folds each ``LinearBlock``'s eval-mode BatchNorm into its
-    linear layer (weights reordered to the pooling's native bin order) and keeps the modulation vectors.
-    :meth:`prepare` multiplies a frame's test features by the modulation and lays them out for pooling once;
-    :meth:`score` (:func:`score_proposals`) then runs without validation or host synchronisation. Gradients flow to the proposals only
-    (the network's weights and features are constants here). Same scores as ``predict_iou`` up to float error.
-
-    Args:
-        head: an ``AtomIoUNet`` in eval mode.
-        modulation: output of :meth:`AtomIoUNet.get_modulation` (two [B, 256, 1, 1] tensors).
-    """
-
-    def __init__(self, head: AtomIoUNet, modulation: list[torch.Tensor]):
-        if head.training:
-            raise ValueError("IoUPredictor folds BatchNorm statistics: call head.eval() first")
-        if len(modulation) != 2 or any(m[0].numel() != c for m, c in zip(modulation, head.pred_input_dim)):
-            raise ValueError(f"modulation must be two tensors of batch x {head.pred_input_dim} values")
-        self.head = head
-        with torch.no_grad():
-            self.modulation = [m.detach().reshape(m.shape[0], -1, 1, 1) for m in modulation]
-            self.fc3 = _fold_linear_block(head.fc3_rt, head.pred_input_dim[0], head.prroi_pool3t.output_size)
-            self.fc4 = _fold_linear_block(head.fc4_rt, head.pred_input_dim[1], head.prroi_pool4t.output_size)
-        self.predictor_weight = head.iou_predictor.weight.detach()
-        self.predictor_bias = head.iou_predictor.bias.detach()
-
-    def prepare(self, iou_feats: list[torch.Tensor]) -> PreparedFrame:
-        """One frame's modulated test features in pooling layout, with the folded weights (everything
-        :func:`score_proposals` reads); ``iou_feats`` from :meth:`AtomIoUNet.get_iou_feat`."""
-        feat3, feat4 = self.head._check_feats(iou_feats, self.head.pred_input_dim, "iou_feats")
-        if feat3.shape[0] != self.modulation[0].shape[0]:
-            raise ValueError(f"iou_feats batch {feat3.shape[0]} differs from the modulation batch {self.modulation[0].shape[0]}")
-        with torch.no_grad():
-            layout3, layout4 = (pooling_layout(feat.detach() * mod) for feat, mod in zip((feat3, feat4), self.modulation))
-        return PreparedFrame(layout3, feat3.shape[-1], layout4, feat4.shape[-1], *self.fc3, *self.fc4,
-                             self.predictor_weight, self.predictor_bias)
-
-    def score(self, prepared: PreparedFrame, proposals: torch.Tensor) -> torch.Tensor:
-        """Scores [B, P] of finite ``proposals`` [B, P, 4] (xywh crop px) on a :meth:`prepare`-d frame."""
-        return score_proposals(proposals, prepared)
-
-
-class PreparedFrame(NamedTuple):
-    """Inputs of :func:`score_proposals`: modulated test features in pooling layout ([B, H, C * W] and W, per
-    branch) and the BatchNorm-folded weights of the fully connected layers (see :class:`IoUPredictor`)."""
-
-    layout3: torch.Tensor
-    width3: int
-    layout4: torch.Tensor
-    width4: int
-    fc3_weight: torch.Tensor
-    fc3_bias: torch.Tensor
-    fc4_weight: torch.Tensor
-    fc4_bias: torch.Tensor
-    predictor_weight: torch.Tensor
-    predictor_bias: torch.Tensor
-
-
-def score_proposals(proposals: torch.Tensor, frame: PreparedFrame) -> torch.Tensor:
-    """IoU-Net scores [B, P] of ``proposals`` [B, P, 4] (xywh crop px, finite) on a prepared frame.
-
-    A pure function of tensors, without validation or host synchronisation, differentiable w.r.t. the proposals:
-    the box refinement calls it many times per frame (and ``torch.compile`` can trace it whole).
-    """
-    batch, num = proposals.shape[:2]
-    boxes = xywh_to_xyxy(proposals.to(frame.layout3.dtype))
-    roi3, roi4 = prroi_pool2d_rows_levels([(frame.layout3, frame.width3, POOL3_SIZE[0], POOL3_SCALE),
-                                           (frame.layout4, frame.width4, POOL4_SIZE[0], POOL4_SCALE)], boxes)
-    hidden3 = torch.relu(F.linear(roi3.reshape(batch * num, -1), frame.fc3_weight, frame.fc3_bias))
-    hidden4 = torch.relu(F.linear(roi4.reshape(batch * num, -1), frame.fc4_weight, frame.fc4_bias))
-    hidden = torch.cat((hidden3, hidden4), dim=1)
-    return F.linear(hidden, frame.predictor_weight, frame.predictor_bias).reshape(batch, num)
-
-
-def _fold_linear_block(block: LinearBlock, channels: int, output_size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Eval-mode ``bn(linear(x))`` as one (weight, bias), weight columns in the pooled (x bin, y bin, channel) order."""
-    bn = block.bn
-    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-    weight = block.linear.weight * scale[:, None]
-    bias = (block.linear.bias - bn.running_mean) * scale + bn.bias
-    oh, ow = output_size
-    weight = weight.reshape(-1, channels, oh, ow).permute(0, 3, 2, 1).reshape(weight.shape[0], -1).contiguous()
-    return weight, bias
 
 
 def _check_boxes_finite(boxes: torch.Tensor, name: str) -> None:

@@ -18,11 +18,14 @@ feature coordinates; ``(0, 0, 4, 4)`` at scale 1 covers four cells. A box with `
 """
 from __future__ import annotations
 
+from typing import Callable, NamedTuple
+
 import torch
 from torch import nn
+from torch.nn import functional as F
 
-__all__ = ["prroi_pool2d", "prroi_pool2d_batched", "prroi_pool2d_rows", "prroi_pool2d_rows_levels", "pooling_layout",
-           "PrRoIPool2D"]
+__all__ = ["LevelsTape", "PrRoIPool2D", "pool_levels", "pool_levels_box_grad", "pooling_layout", "prroi_pool2d",
+           "prroi_pool2d_batched", "prroi_pool2d_rows"]
 
 
 def _clip_piece(t: torch.Tensor, low: float, high: float) -> torch.Tensor:
@@ -34,17 +37,19 @@ def _clip_piece(t: torch.Tensor, low: float, high: float) -> torch.Tensor:
     return torch.where(t < low, low, torch.where(t >= high, high, t))
 
 
-def _bin_weights(lo: torch.Tensor, hi: torch.Tensor, size: int) -> torch.Tensor:
+def _bin_weights(lo: torch.Tensor, hi: torch.Tensor, size: int, clip: Callable = _clip_piece) -> torch.Tensor:
     """Averaging weights of the bins ``[lo, hi]`` (feature coordinates, any shape [...]) over ``size`` grid points.
 
-    Returns [..., size] weights ``(1 / (hi - lo)) int_lo^hi hat(t - i) dt``; empty bins (hi <= lo) get 0.
+    Returns [..., size] weights ``(1 / (hi - lo)) int_lo^hi hat(t - i) dt``; empty bins (hi <= lo) get 0. ``clip`` cuts
+    the integration limits to a linear piece of ``hat``: :func:`_clip_piece` for autograd, ``torch.clamp`` (same values,
+    one operation) where the gradient is written out (:func:`pool_levels_box_grad`).
     """
     grid = torch.arange(size, dtype=lo.dtype, device=lo.device)
     lo_rel = lo.unsqueeze(-1) - grid  # [..., size]; coordinate relative to each grid point
     hi_rel = hi.unsqueeze(-1) - grid
     # Rising piece t in [-1, 0): hat = 1 + t; falling piece t in [0, 1]: hat = 1 - t.
-    a_rise, b_rise = _clip_piece(lo_rel, -1.0, 0.0), _clip_piece(hi_rel, -1.0, 0.0)
-    a_fall, b_fall = _clip_piece(lo_rel, 0.0, 1.0), _clip_piece(hi_rel, 0.0, 1.0)
+    a_rise, b_rise = clip(lo_rel, -1.0, 0.0), clip(hi_rel, -1.0, 0.0)
+    a_fall, b_fall = clip(lo_rel, 0.0, 1.0), clip(hi_rel, 0.0, 1.0)
     integral = (b_rise - a_rise) * (1.0 + 0.5 * (a_rise + b_rise)) + (b_fall - a_fall) * (1.0 - 0.5 * (a_fall + b_fall))
     bin_length = (hi - lo).unsqueeze(-1)  # the same floats as the integration limits, so weights of a bin sum to ~1
     nonempty = bin_length > 0
@@ -227,44 +232,129 @@ def prroi_pool2d_rows(
 def _pool_with_weights(layout: torch.Tensor, width: int, wy: torch.Tensor, wx: torch.Tensor) -> torch.Tensor:
     """Bin averages [B, P, ow, oh, C] of a [B, H, C * W] layout from the axis weights wy [B, P, oh, H], wx [B, P, ow, W]:
     rows first (one matmul per image), then columns (one small matmul per box)."""
-    batch, height, channels_width = layout.shape
-    num, oh, ow = wy.shape[1], wy.shape[2], wx.shape[2]
-    channels = channels_width // width
+    return _pool_columns(_pool_rows(layout, width, wy), wx, wy.shape[2])
+
+
+def _pool_rows(layout: torch.Tensor, width: int, wy: torch.Tensor) -> torch.Tensor:
+    """The layout pooled along y: [B * P, oh * C, W] from a [B, H, C * W] layout and wy [B, P, oh, H]."""
+    batch, num, oh, height = wy.shape
     rows = torch.bmm(wy.reshape(batch, num * oh, height), layout)
-    rows = rows.view(batch * num, oh * channels, width)
+    return rows.view(batch * num, -1, width)
+
+
+def _pool_columns(rows: torch.Tensor, wx: torch.Tensor, oh: int) -> torch.Tensor:
+    """Bin averages [B, P, ow, oh, C] from :func:`_pool_rows`' output and wx [B, P, ow, W]."""
+    batch, num, ow, width = wx.shape
     out = torch.bmm(wx.reshape(batch * num, ow, width), rows.transpose(1, 2))  # [B * P, ow, oh * C]
-    return out.view(batch, num, ow, oh, channels)
+    return out.view(batch, num, ow, oh, -1)
 
 
-def prroi_pool2d_rows_levels(
-    levels: list[tuple[torch.Tensor, int, int, float]], boxes: torch.Tensor
-) -> list[torch.Tensor]:
-    """:func:`prroi_pool2d_rows` of the same boxes on several feature levels, with square bins per level.
+def _pool_weight_grads(layout: torch.Tensor, width: int, rows: torch.Tensor, wx: torch.Tensor, grad: torch.Tensor
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gradients of a scalar w.r.t. wy [B, P, oh, H] and wx [B, P, ow, W] from its gradient ``grad`` [B, P, ow, oh, C]
+    w.r.t. :func:`_pool_columns`' output (``rows`` from :func:`_pool_rows`; the layout is constant)."""
+    batch, num, ow, oh, channels = grad.shape
+    grad = grad.reshape(batch * num, ow, oh * channels)
+    grad_wx = torch.bmm(grad, rows)  # [B * P, ow, W]
+    grad_rows = torch.bmm(grad.transpose(1, 2), wx.reshape(batch * num, ow, width))  # [B * P, oh * C, W]
+    grad_wy = torch.bmm(grad_rows.view(batch, num * oh, channels * width), layout.transpose(1, 2))  # [B, P * oh, H]
+    return grad_wy.view(batch, num, oh, -1), grad_wx.view(batch, num, ow, width)
+
+
+class LevelsTape(NamedTuple):
+    """What :func:`pool_levels_box_grad` needs from a :func:`pool_levels` call.
+
+    Per axis (0 = y, 1 = x) and bin k of all levels together (K bins), the bin is ``[lo, hi]`` in feature coordinates,
+    ``lo = s * (start + f_lo * length)``, ``hi = s * (start + f_hi * length)`` with ``length = max(end - start, 0)``, the
+    level's scale s and the bin's fractions f_lo = k / bins, f_hi = (k + 1) / bins; ``weights`` are its averaging
+    weights on the grid points, ``rows`` each level's layout pooled along y (:func:`_pool_rows`).
+    """
+
+    levels: tuple[tuple[torch.Tensor, int, int, float], ...]
+    lo: torch.Tensor  # [2, B, P, K]
+    hi: torch.Tensor
+    weights: torch.Tensor  # [2, B, P, K, G]
+    length: torch.Tensor  # [2, B, P]
+    scale: torch.Tensor  # [K]
+    f_lo: torch.Tensor
+    f_hi: torch.Tensor
+    rows: tuple[torch.Tensor, ...]
+
+
+def pool_levels(levels: list[tuple[torch.Tensor, int, int, float]], boxes: torch.Tensor
+                ) -> tuple[list[torch.Tensor], LevelsTape]:
+    """:func:`prroi_pool2d_rows` of the same boxes on several feature levels (square bins per level), without autograd,
+    and the tape from which :func:`pool_levels_box_grad` computes the box gradient in closed form.
 
     The bin weights of every level and both axes are computed in one pass (on a grid of the largest map side; the
-    weights of a grid point do not depend on the others), which halves the small operations of a two-level IoU-Net
-    evaluation. No validation, no host synchronisation.
+    weights of a grid point do not depend on the others). For box refinement, where the feature maps are constants and
+    a written-out gradient replaces autograd's graph of small operations. No validation, no host synchronisation.
 
     Args:
         levels: per level ``(layout [B, H, C * W], W, bins, spatial_scale)`` (``bins`` x ``bins`` output).
         boxes: [B, P, 4] ``(x1, y1, x2, y2)`` in input-image pixels, same dtype as the layouts.
 
     Returns:
-        Per level [B, P, bins, bins, C] bin averages (x bins, y bins, channels), as :func:`prroi_pool2d_rows`.
+        (per level [B, P, bins, bins, C] bin averages (x bins, y bins, channels) as :func:`prroi_pool2d_rows`, tape).
     """
-    starts, ends, counts = [], [], []
+    levels = tuple(levels)
+    scale, f_lo, f_hi = _bin_fractions(levels, boxes)
+    start = torch.stack((boxes[..., 1], boxes[..., 0]))  # [2 (y, x), B, P]
+    length = torch.clamp(torch.stack((boxes[..., 3], boxes[..., 2])) - start, min=0.0)
+    origin, extent = start.unsqueeze(-1) * scale, length.unsqueeze(-1) * scale  # [2, B, P, K]
+    lo, hi = origin + extent * f_lo, origin + extent * f_hi
+    grid_size = max(max(layout.shape[1], width) for layout, width, _, _ in levels)
+    weights = _bin_weights(lo, hi, grid_size, torch.clamp)  # [2, B, P, K, G]
+    outputs, all_rows = [], []
+    for (layout, width, bins, _), level in zip(levels, weights.split([bins for _, _, bins, _ in levels], -2)):
+        rows = _pool_rows(layout, width, level[0, ..., :layout.shape[1]])
+        outputs.append(_pool_columns(rows, level[1, ..., :width], bins))
+        all_rows.append(rows)
+    return outputs, LevelsTape(levels, lo, hi, weights, length, scale, f_lo, f_hi, tuple(all_rows))
+
+
+def pool_levels_box_grad(tape: LevelsTape, grad_outputs: list[torch.Tensor]) -> torch.Tensor:
+    """Gradient [B, P, 4] w.r.t. the ``(x1, y1, x2, y2)`` boxes of a scalar whose gradients w.r.t. :func:`pool_levels`'
+    outputs are ``grad_outputs`` (the feature maps are constants).
+
+    With the notation of :class:`LevelsTape` and ``I = int_lo^hi hat(t - g) dt``, ``w = I / (hi - lo)``:
+    dI/dhi = hat(hi - g) and dI/dlo = -hat(lo - g), so ``dw/dhi = (hat(hi - g) - w) / (hi - lo)`` and
+    ``dw/dlo = (w - hat(lo - g)) / (hi - lo)`` (0 for an empty bin); the chain rule through ``lo``, ``hi`` and the
+    clamped length gives the box gradient.
+    """
+    grid_size = tape.weights.shape[-1]
+    grad_levels = []
+    for (layout, width, _, _), rows, grad, level in zip(tape.levels, tape.rows, grad_outputs,
+                                                       tape.weights.split([lv[2] for lv in tape.levels], -2)):
+        grad_wy, grad_wx = _pool_weight_grads(layout, width, rows, level[1, ..., :width], grad)
+        grad_levels.append(torch.stack((F.pad(grad_wy, (0, grid_size - grad_wy.shape[-1])),
+                                        F.pad(grad_wx, (0, grid_size - width)))))
+    grad_weights = torch.cat(grad_levels, dim=-2)  # [2, B, P, K, G]
+    grid = torch.arange(grid_size, dtype=tape.lo.dtype, device=tape.lo.device)
+    hat_lo = torch.clamp(1.0 - (tape.lo.unsqueeze(-1) - grid).abs(), min=0.0)
+    hat_hi = torch.clamp(1.0 - (tape.hi.unsqueeze(-1) - grid).abs(), min=0.0)
+    bin_length = tape.hi - tape.lo
+    nonempty = bin_length > 0
+    inverse_length = torch.where(nonempty, 1.0 / torch.where(nonempty, bin_length, 1.0), 0.0)
+    grad_lo = (grad_weights * (tape.weights - hat_lo)).sum(-1) * inverse_length  # [2, B, P, K]
+    grad_hi = (grad_weights * (hat_hi - tape.weights)).sum(-1) * inverse_length
+    grad_start = ((grad_lo + grad_hi) * tape.scale).sum(-1)  # [2, B, P]
+    grad_length = ((grad_lo * tape.f_lo + grad_hi * tape.f_hi) * tape.scale).sum(-1) * (tape.length > 0)
+    grad_start = grad_start - grad_length
+    return torch.stack((grad_start[1], grad_start[0], grad_length[1], grad_length[0]), dim=-1)
+
+
+def _bin_fractions(levels: tuple[tuple[torch.Tensor, int, int, float], ...], like: torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """For every bin of every level in order [K]: the level's scale, and where the bin starts and ends as fractions
+    of the box length. Made on the device (no host-to-device copy, which a CUDA graph capture would forbid)."""
+    scales, starts, ends = [], [], []
     for _, _, bins, scale in levels:
-        scaled = boxes * scale
-        lo, hi = _bin_edges(torch.stack((scaled[..., 1], scaled[..., 0])), torch.stack((scaled[..., 3], scaled[..., 2])),
-                            bins)  # [2 (y, x), B, P, bins]
-        starts.append(lo)
-        ends.append(hi)
-        counts.append(bins)
-    grid = max(max(layout.shape[1], width) for layout, width, _, _ in levels)
-    weights = _bin_weights(torch.cat(starts, dim=-1), torch.cat(ends, dim=-1), grid).split(counts, dim=-2)
-    # per level: wy = weights[0, ..., :H] [B, P, bins, H], wx = weights[1, ..., :W] [B, P, bins, W]
-    return [_pool_with_weights(layout, width, level_weights[0, ..., :layout.shape[1]], level_weights[1, ..., :width])
-            for (layout, width, _, _), level_weights in zip(levels, weights)]
+        fraction = torch.arange(bins + 1, dtype=like.dtype, device=like.device) / bins
+        scales.append(torch.full((bins,), float(scale), dtype=like.dtype, device=like.device))
+        starts.append(fraction[:-1])
+        ends.append(fraction[1:])
+    return torch.cat(scales), torch.cat(starts), torch.cat(ends)
 
 
 class PrRoIPool2D(nn.Module):
