@@ -3,11 +3,12 @@
     python benchmarks/bench_tracker.py [--checkpoint F] [--param default] [--set KEY=VALUE ...]
                                        [--device cpu cuda] [--frames 30] [--threads N] [--sequence DIR]
 
-For every device: the tracker's median per-frame time per stage (backbone, classifier, refinement, other) and
-for the whole frame, the median time of one ResNet-18 forward (layer2 + layer3) on a 288x288 input measured
-right after every frame (so both see the same load), the mean frame time (it includes the periodic CG updates),
-the ratio mean frame / backbone, the frames per second and the first-frame initialisation time. Without ``--checkpoint`` a
-randomly initialised ``atom_resnet18`` is used (same computation, meaningless boxes). Frames are decoded
+For every device: the median time of one ResNet-18 forward (layer2 + layer3) on a 288x288 input measured right
+after every frame (so both see the same load), the tracker's median per-frame time per stage (backbone, IoU-Net
+test features, classifier, refinement, other; ``trackers.atom_ebm.stage_timer``), the refinement's share of the
+median frame, the median and the mean frame time (the mean includes the periodic CG updates), the ratio mean frame /
+backbone, the frames per second and the first-frame initialisation time. Without ``--checkpoint`` a randomly
+initialised ``atom_resnet18`` is used (same computation, meaningless boxes). Frames are decoded
 before timing, so file I/O is not counted.
 """
 from __future__ import annotations
@@ -108,8 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"param={args.param} overrides={overrides or 'none'} frames={len(frames)} threads={torch.get_num_threads()} "
           f"checkpoint={args.checkpoint or 'random atom_resnet18'}")
-    header = (f"{'device':<8}{'backbone fwd':>13}" + "".join(f"{s:>12}" for s in STAGES)
-              + f"{'frame':>10}{'mean':>10}{'ratio':>8}{'fps':>8}{'init':>8}")
+    header = (f"{'device':<8}{'backbone fwd':>13}" + "".join(f"{s:>14}" for s in STAGES)
+              + f"{'refine %':>10}{'frame':>10}{'mean':>10}{'ratio':>8}{'fps':>8}{'init':>8}")
     print(header)
     for device in devices:
         torch.manual_seed(0)
@@ -117,8 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         net.requires_grad_(False)
         stages = measure(net, params, device, frames, init_box)
         reference = stages["reference"]
-        row = f"{device.type:<8}{reference * 1e3:>11.1f}ms" + "".join(f"{stages[s] * 1e3:>10.1f}ms" for s in STAGES)
-        row += (f"{stages['frame'] * 1e3:>8.1f}ms{stages['frame_mean'] * 1e3:>8.1f}ms"
+        row = f"{device.type:<8}{reference * 1e3:>11.1f}ms" + "".join(f"{stages[s] * 1e3:>12.1f}ms" for s in STAGES)
+        row += (f"{100 * stages['refinement'] / stages['frame']:>10.1f}{stages['frame'] * 1e3:>8.1f}ms{stages['frame_mean'] * 1e3:>8.1f}ms"
                 f"{stages['frame_mean'] / reference:>8.2f}{1.0 / stages['frame_mean']:>8.1f}{stages['init']:>7.2f}s")
         print(row)
     return 0

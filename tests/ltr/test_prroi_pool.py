@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from ltr.models.layers.prroi_pool import PrRoIPool2D, pool_levels, pool_levels_box_grad, pooling_layout, prroi_pool2d, prroi_pool2d_batched
+from ltr.models.layers.prroi_pool import (PrRoIPool2D, level_bins, pool_levels, pool_levels_box_grad, pooling_layout, prroi_pool2d,
+                                         prroi_pool2d_batched)
 
 GAUSS_NODES = np.array([-1.0, 1.0]) / math.sqrt(3.0)  # 2-point Gauss-Legendre: exact for cubics
 
@@ -240,7 +241,8 @@ def test_levels_in_one_pass_match_quadrature_per_level() -> None:
     boxes = torch.tensor([[[3.1, 5.7, 41.3, 50.9], [-6.0, 2.5, 20.2, 30.0], [30.0, 40.0, 29.0, 61.0]]],
                          dtype=torch.float64)  # the last one has x2 < x1: all its bins are 0
     levels = [(pooling_layout(fine), 7, 5, 1 / 8), (pooling_layout(coarse), 4, 3, 1 / 16)]
-    outputs, _ = pool_levels(levels, boxes)
+    xywh = torch.cat((boxes[..., :2], boxes[..., 2:] - boxes[..., :2]), dim=-1)
+    outputs, _ = pool_levels(levels, xywh, level_bins([(5, 1 / 8), (3, 1 / 16)], 9, boxes))
     for (features, (_, _, bins, scale)), out in zip(((fine, levels[0]), (coarse, levels[1])), outputs):
         assert out.shape == (1, 3, bins, bins, features.shape[1])
         for index, box in enumerate(boxes[0].tolist()):
@@ -253,7 +255,8 @@ class _ClosedFormPool(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, boxes: torch.Tensor, levels: list) -> tuple[torch.Tensor, ...]:
-        outputs, ctx.tape = pool_levels(levels, boxes)
+        bins = level_bins([(count, scale) for _, _, count, scale in levels], 9, boxes)
+        outputs, ctx.tape = pool_levels(levels, boxes, bins)
         return tuple(outputs)
 
     @staticmethod
@@ -262,26 +265,28 @@ class _ClosedFormPool(torch.autograd.Function):
 
 
 def test_levels_box_gradient_matches_finite_differences() -> None:
-    """The closed-form box gradient on two levels against finite differences: boxes inside, across the border, beyond
-    the fall-off, on integer edges and with x2 < x1 (zero gradient)."""
+    """The closed-form box gradient on two levels against finite differences: (x, y, w, h) boxes inside, across the
+    border, beyond the fall-off, on integer edges and with a negative width (zero gradient)."""
     generator = torch.Generator().manual_seed(4)
     fine = torch.randn(2, 3, 9, 7, generator=generator, dtype=torch.float64)
     coarse = torch.randn(2, 2, 5, 4, generator=generator, dtype=torch.float64)
     levels = [(pooling_layout(fine), 7, 5, 1 / 8), (pooling_layout(coarse), 4, 3, 1 / 16)]
-    boxes = torch.tensor([[[3.1, 5.7, 41.3, 50.9], [-6.0, 2.5, 20.2, 30.0], [30.0, 40.0, 29.0, 61.0]],
-                          [[8.0, 16.0, 40.0, 48.0], [1.3, 2.2, 70.0, 90.1], [10.1, 10.2, 10.6, 10.9]]],
+    boxes = torch.tensor([[[3.1, 5.7, 38.2, 45.2], [-6.0, 2.5, 26.2, 27.5], [30.0, 40.0, -1.0, 21.0]],
+                          [[8.0, 16.0, 32.0, 32.0], [1.3, 2.2, 68.7, 87.9], [10.1, 10.2, 0.5, 0.7]]],
                          dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda b: _ClosedFormPool.apply(b, levels), (boxes,), eps=1e-6, atol=1e-7)
     outputs = _ClosedFormPool.apply(boxes, levels)
     (grad,) = torch.autograd.grad(sum(out.sum() for out in outputs), boxes)
-    assert grad[0, 2].abs().sum() == 0  # x2 < x1: every bin is empty
+    assert grad[0, 2].abs().sum() == 0  # negative width: every bin is empty
 
 
 def test_levels_box_gradient_matches_closed_form(features: torch.Tensor) -> None:
     """Facts section b's edge derivatives (line integrals along the box edges), one bin, as for ``prroi_pool2d``."""
     scale, box, channel = 0.5, [2.3, 3.1, 9.7, 8.9], 1
     layout = pooling_layout(features[:1])
-    (out,), tape = pool_levels([(layout, features.shape[-1], 1, scale)], torch.tensor([[box]], dtype=torch.float64))
+    x1, y1, x2, y2 = box
+    xywh = torch.tensor([[[x1, y1, x2 - x1, y2 - y1]]], dtype=torch.float64)
+    (out,), tape = pool_levels([(layout, features.shape[-1], 1, scale)], xywh, level_bins([(1, scale)], 9, xywh))
     grad_out = torch.zeros_like(out)
     grad_out[..., channel] = 1.0
     grad = pool_levels_box_grad(tape, [grad_out])[0, 0]
@@ -289,5 +294,7 @@ def test_levels_box_gradient_matches_closed_form(features: torch.Tensor) -> None
     area, value, feature = (x2 - x1) * (y2 - y1), out[0, 0, 0, 0, channel].item(), features[0].numpy()
     left = reference_line_integral_x(feature, x1, y1, y2)[channel]
     right = reference_line_integral_x(feature, x2, y1, y2)[channel]
-    assert grad[0].item() == pytest.approx((-left + (y2 - y1) * value) / area * scale, rel=1e-9, abs=1e-12)
-    assert grad[2].item() == pytest.approx((right - (y2 - y1) * value) / area * scale, rel=1e-9, abs=1e-12)
+    d_x1 = (-left + (y2 - y1) * value) / area * scale
+    d_x2 = (right - (y2 - y1) * value) / area * scale
+    assert grad[0].item() == pytest.approx(d_x1 + d_x2, rel=1e-9, abs=1e-12)  # x moves both edges
+    assert grad[2].item() == pytest.approx(d_x2, rel=1e-9, abs=1e-12)  # w moves the right edge

@@ -60,7 +60,7 @@ def _check_outputs(outputs, image_shape):
         assert all(math.isfinite(v) for v in out.box)
         assert w >= 1 and h >= 1
         assert x < width and y < height and x + w > 0 and y + h > 0  # overlaps the image
-        assert set(out.timings) == {"backbone", "classifier", "refinement", "other"}
+        assert set(out.timings) == {"backbone", "iou_features", "classifier", "refinement", "other"}
         assert all(t >= 0 for t in out.timings.values())
         assert isinstance(out.score, float)
 

@@ -5,8 +5,10 @@ import time
 
 import torch
 
-#: the stages ``AtomEbmTracker.track`` reports
-STAGES = ("backbone", "classifier", "refinement", "other")
+#: the stages ``AtomEbmTracker.track`` reports: the backbone passes, the IoU-Net's test features (its convolutions on
+#: the backbone maps), the online classifier (scoring, localisation, update), the box refinement (initial boxes,
+#: gradient ascent, top-k) and the rest (crops, normalisation)
+STAGES = ("backbone", "iou_features", "classifier", "refinement", "other")
 
 
 class StageTimer:

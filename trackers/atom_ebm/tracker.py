@@ -211,11 +211,11 @@ class AtomEbmTracker(Tracker):
             class_pos = center + np.asarray(loc.displacement) * scale
             refine = self.refining and (p.refine_at_border or self._inside_image(class_pos))
             if refine and shared:
-                score = self._refine(features, class_pos, center, scale)
+                score = self._refine(features, class_pos, center, scale, timer)
             elif refine:  # the IoU-Net's own crop, centred on the classifier's position
                 features, iou_scale = self.iou_maps(image, class_pos)
                 timer.mark("backbone")
-                score = self._refine(features, class_pos, class_pos, iou_scale)
+                score = self._refine(features, class_pos, class_pos, iou_scale, timer)
             else:
                 self.pos = class_pos
                 score = loc.max_score
@@ -243,7 +243,7 @@ class AtomEbmTracker(Tracker):
         return check_refinement(views, per_view, self.generator)
 
     def _refine(self, features: dict[str, torch.Tensor], class_pos: np.ndarray, center: np.ndarray,
-                scale: float) -> float:
+                scale: float, timer: StageTimer) -> float:
         """Refine the box around the classifier's position ``class_pos`` on the IoU maps of the crop centred at
         ``center`` with ``scale`` image px per crop px; updates pos/size and returns the box score."""
         p = self.params
@@ -260,10 +260,10 @@ class AtomEbmTracker(Tracker):
             height, width = features[IOU_LAYERS[1]].shape[-2:]
             window = feature_window(tuple(crop_center - half), tuple(crop_center + half), p.iou_window_margin * extent,
                                     height, width)
-        refined, scores, extent = self._ascend(features, boxes, window)
+        refined, scores, extent = self._ascend(features, boxes, window, timer)
         if window is not None and not window.covers(*extent):
             logger.debug("frame %d: boxes left the IoU feature window, recomputing on the full maps", self.frame_num)
-            refined, scores, _ = self._ascend(features, boxes, None)
+            refined, scores, _ = self._ascend(features, boxes, None, timer)
         final = select_final_box(refined, scores, p.top_k, p.max_aspect_ratio)
         if final is None:  # every box degenerate: keep the previous box (the classifier shift is discarded)
             return -math.inf
@@ -273,13 +273,17 @@ class AtomEbmTracker(Tracker):
         self.size = np.array([w, h]) * scale
         return float(box_score)
 
-    def _ascend(self, features: dict[str, torch.Tensor], boxes: torch.Tensor, window: FeatureWindow | None
+    def _ascend(self, features: dict[str, torch.Tensor], boxes: torch.Tensor, window: FeatureWindow | None,
+                timer: StageTimer | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor, tuple[tuple[float, float], tuple[float, float]] | None]:
-        """Refine ``boxes`` on the IoU features of ``window`` (None: full maps, without host synchronisation).
+        """Refine ``boxes`` on the IoU features of ``window`` (None: full maps, without host synchronisation); the
+        ``timer``, if given, counts the IoU-Net's test features apart from the refinement.
 
         Returns (boxes, scores, extent): with a window, extent = ((min x, min y), (max x, max y)) of every evaluated
         box; None without.
         """
+        if timer is not None:
+            timer.mark("refinement")  # the initial boxes and the window
         feats = [features[name] for name in IOU_LAYERS]
         if window is not None:
             feats = window.crop_inputs(feats)
@@ -289,6 +293,8 @@ class AtomEbmTracker(Tracker):
             iou_feats = window.crop_outputs(iou_feats)
             offset[:2] = torch.tensor(window.offset)
         frame = self.iou_predictor.prepare(iou_feats)
+        if timer is not None:
+            timer.mark("iou_features")
         refined, scores, evaluated = self.refiner.refine(_window_box_score, boxes, (offset, frame),
                                                          with_evaluated=window is not None)
         if window is None:

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["LevelsTape", "PrRoIPool2D", "pool_levels", "pool_levels_box_grad", "pooling_layout", "prroi_pool2d",
+__all__ = ["LevelBins", "LevelsTape", "PrRoIPool2D", "level_bins", "pool_levels", "pool_levels_box_grad", "pooling_layout", "prroi_pool2d",
            "prroi_pool2d_batched", "prroi_pool2d_rows"]
 
 
@@ -37,15 +37,15 @@ def _clip_piece(t: torch.Tensor, low: float, high: float) -> torch.Tensor:
     return torch.where(t < low, low, torch.where(t >= high, high, t))
 
 
-def _bin_weights(lo: torch.Tensor, hi: torch.Tensor, size: int, clip: Callable = _clip_piece) -> torch.Tensor:
-    """Averaging weights of the bins ``[lo, hi]`` (feature coordinates, any shape [...]) over ``size`` grid points.
+def _bin_weights(lo: torch.Tensor, hi: torch.Tensor, grid: torch.Tensor, clip: Callable = _clip_piece) -> torch.Tensor:
+    """Averaging weights of the bins ``[lo, hi]`` (feature coordinates, any shape [...]) over the grid points ``grid``
+    [G] (0, 1, ...).
 
-    Returns [..., size] weights ``(1 / (hi - lo)) int_lo^hi hat(t - i) dt``; empty bins (hi <= lo) get 0. ``clip`` cuts
+    Returns [..., G] weights ``(1 / (hi - lo)) int_lo^hi hat(t - i) dt``; empty bins (hi <= lo) get 0. ``clip`` cuts
     the integration limits to a linear piece of ``hat``: :func:`_clip_piece` for autograd, ``torch.clamp`` (same values,
     one operation) where the gradient is written out (:func:`pool_levels_box_grad`).
     """
-    grid = torch.arange(size, dtype=lo.dtype, device=lo.device)
-    lo_rel = lo.unsqueeze(-1) - grid  # [..., size]; coordinate relative to each grid point
+    lo_rel = lo.unsqueeze(-1) - grid  # [..., G]; coordinate relative to each grid point
     hi_rel = hi.unsqueeze(-1) - grid
     # Rising piece t in [-1, 0): hat = 1 + t; falling piece t in [0, 1]: hat = 1 - t.
     a_rise, b_rise = clip(lo_rel, -1.0, 0.0), clip(hi_rel, -1.0, 0.0)
@@ -77,7 +77,7 @@ def _axis_weights(start: torch.Tensor, end: torch.Tensor, bins: int, size: int) 
     Returns:
         [..., bins, size] weights ``(1 / len) int_bin hat(t - i) dt``; rows of empty bins are 0.
     """
-    return _bin_weights(*_bin_edges(start, end, bins), size)
+    return _bin_weights(*_bin_edges(start, end, bins), torch.arange(size, dtype=start.dtype, device=start.device))
 
 
 def _output_hw(output_size: int | tuple[int, int]) -> tuple[int, int]:
@@ -261,27 +261,50 @@ def _pool_weight_grads(layout: torch.Tensor, width: int, rows: torch.Tensor, wx:
     return grad_wy.view(batch, num, oh, -1), grad_wx.view(batch, num, ow, width)
 
 
+class LevelBins(NamedTuple):
+    """Constants of :func:`pool_levels` for a set of levels, made once by :func:`level_bins`: for every bin of every
+    level in order [K], the level's scale and where the bin starts and ends as fractions of the box side; and the grid
+    points [G] (0 .. the largest map side - 1)."""
+
+    scale: torch.Tensor
+    f_lo: torch.Tensor
+    f_hi: torch.Tensor
+    grid: torch.Tensor
+
+
+def level_bins(bins_and_scales: list[tuple[int, float]], grid_size: int, like: torch.Tensor) -> LevelBins:
+    """:class:`LevelBins` of levels with ``(bins, spatial_scale)`` each and maps of at most ``grid_size`` cells a side,
+    with the dtype and device of ``like`` (made with device kernels: no host-to-device copy)."""
+    scales, starts, ends = [], [], []
+    for bins, scale in bins_and_scales:
+        fraction = torch.arange(bins + 1, dtype=like.dtype, device=like.device) / bins
+        scales.append(torch.full((bins,), float(scale), dtype=like.dtype, device=like.device))
+        starts.append(fraction[:-1])
+        ends.append(fraction[1:])
+    grid = torch.arange(grid_size, dtype=like.dtype, device=like.device)
+    return LevelBins(torch.cat(scales), torch.cat(starts), torch.cat(ends), grid)
+
+
 class LevelsTape(NamedTuple):
     """What :func:`pool_levels_box_grad` needs from a :func:`pool_levels` call.
 
-    Per axis (0 = y, 1 = x) and bin k of all levels together (K bins), the bin is ``[lo, hi]`` in feature coordinates,
-    ``lo = s * (start + f_lo * length)``, ``hi = s * (start + f_hi * length)`` with ``length = max(end - start, 0)``, the
-    level's scale s and the bin's fractions f_lo = k / bins, f_hi = (k + 1) / bins; ``weights`` are its averaging
-    weights on the grid points, ``rows`` each level's layout pooled along y (:func:`_pool_rows`).
+    Per axis (0 = x, 1 = y) and bin k of all levels together (K bins), the bin is ``[lo, hi]`` in feature coordinates,
+    ``lo = s * (start + f_lo * side)``, ``hi = s * (start + f_hi * side)`` with the box's start and side
+    (``max(w, 0)`` or ``max(h, 0)``), the level's scale s and the bin's fractions f_lo = k / bins, f_hi = (k + 1) / bins;
+    ``weights`` are its averaging weights on the grid points, ``rows`` each level's layout pooled along y
+    (:func:`_pool_rows`).
     """
 
     levels: tuple[tuple[torch.Tensor, int, int, float], ...]
+    bins: LevelBins
     lo: torch.Tensor  # [2, B, P, K]
     hi: torch.Tensor
     weights: torch.Tensor  # [2, B, P, K, G]
-    length: torch.Tensor  # [2, B, P]
-    scale: torch.Tensor  # [K]
-    f_lo: torch.Tensor
-    f_hi: torch.Tensor
+    side: torch.Tensor  # [2, B, P]
     rows: tuple[torch.Tensor, ...]
 
 
-def pool_levels(levels: list[tuple[torch.Tensor, int, int, float]], boxes: torch.Tensor
+def pool_levels(levels: list[tuple[torch.Tensor, int, int, float]], boxes: torch.Tensor, bins: LevelBins
                 ) -> tuple[list[torch.Tensor], LevelsTape]:
     """:func:`prroi_pool2d_rows` of the same boxes on several feature levels (square bins per level), without autograd,
     and the tape from which :func:`pool_levels_box_grad` computes the box gradient in closed form.
@@ -292,69 +315,52 @@ def pool_levels(levels: list[tuple[torch.Tensor, int, int, float]], boxes: torch
 
     Args:
         levels: per level ``(layout [B, H, C * W], W, bins, spatial_scale)`` (``bins`` x ``bins`` output).
-        boxes: [B, P, 4] ``(x1, y1, x2, y2)`` in input-image pixels, same dtype as the layouts.
+        boxes: [B, P, 4] ``(x, y, w, h)`` in input-image pixels (a negative side pools to 0), same dtype as the layouts.
+        bins: :func:`level_bins` of these levels, with a grid of at least their largest map side.
 
     Returns:
         (per level [B, P, bins, bins, C] bin averages (x bins, y bins, channels) as :func:`prroi_pool2d_rows`, tape).
     """
     levels = tuple(levels)
-    scale, f_lo, f_hi = _bin_fractions(levels, boxes)
-    start = torch.stack((boxes[..., 1], boxes[..., 0]))  # [2 (y, x), B, P]
-    length = torch.clamp(torch.stack((boxes[..., 3], boxes[..., 2])) - start, min=0.0)
-    origin, extent = start.unsqueeze(-1) * scale, length.unsqueeze(-1) * scale  # [2, B, P, K]
-    lo, hi = origin + extent * f_lo, origin + extent * f_hi
-    grid_size = max(max(layout.shape[1], width) for layout, width, _, _ in levels)
-    weights = _bin_weights(lo, hi, grid_size, torch.clamp)  # [2, B, P, K, G]
+    start = boxes[..., :2].movedim(-1, 0).unsqueeze(-1)  # [2 (x, y), B, P, 1]
+    side = torch.clamp(boxes[..., 2:].movedim(-1, 0), min=0.0)  # [2, B, P]
+    origin, extent = start * bins.scale, side.unsqueeze(-1) * bins.scale  # [2, B, P, K]
+    lo, hi = origin + extent * bins.f_lo, origin + extent * bins.f_hi
+    weights = _bin_weights(lo, hi, bins.grid, torch.clamp)  # [2, B, P, K, G]
     outputs, all_rows = [], []
-    for (layout, width, bins, _), level in zip(levels, weights.split([bins for _, _, bins, _ in levels], -2)):
-        rows = _pool_rows(layout, width, level[0, ..., :layout.shape[1]])
-        outputs.append(_pool_columns(rows, level[1, ..., :width], bins))
+    for (layout, width, count, _), level in zip(levels, weights.split([count for _, _, count, _ in levels], -2)):
+        rows = _pool_rows(layout, width, level[1, ..., :layout.shape[1]])
+        outputs.append(_pool_columns(rows, level[0, ..., :width], count))
         all_rows.append(rows)
-    return outputs, LevelsTape(levels, lo, hi, weights, length, scale, f_lo, f_hi, tuple(all_rows))
+    return outputs, LevelsTape(levels, bins, lo, hi, weights, side, tuple(all_rows))
 
 
 def pool_levels_box_grad(tape: LevelsTape, grad_outputs: list[torch.Tensor]) -> torch.Tensor:
-    """Gradient [B, P, 4] w.r.t. the ``(x1, y1, x2, y2)`` boxes of a scalar whose gradients w.r.t. :func:`pool_levels`'
+    """Gradient [B, P, 4] w.r.t. the ``(x, y, w, h)`` boxes of a scalar whose gradients w.r.t. :func:`pool_levels`'
     outputs are ``grad_outputs`` (the feature maps are constants).
 
     With the notation of :class:`LevelsTape` and ``I = int_lo^hi hat(t - g) dt``, ``w = I / (hi - lo)``:
     dI/dhi = hat(hi - g) and dI/dlo = -hat(lo - g), so ``dw/dhi = (hat(hi - g) - w) / (hi - lo)`` and
     ``dw/dlo = (w - hat(lo - g)) / (hi - lo)`` (0 for an empty bin); the chain rule through ``lo``, ``hi`` and the
-    clamped length gives the box gradient.
+    clamped side gives the box gradient.
     """
     grid_size = tape.weights.shape[-1]
     grad_levels = []
     for (layout, width, _, _), rows, grad, level in zip(tape.levels, tape.rows, grad_outputs,
                                                        tape.weights.split([lv[2] for lv in tape.levels], -2)):
-        grad_wy, grad_wx = _pool_weight_grads(layout, width, rows, level[1, ..., :width], grad)
-        grad_levels.append(torch.stack((F.pad(grad_wy, (0, grid_size - grad_wy.shape[-1])),
-                                        F.pad(grad_wx, (0, grid_size - width)))))
+        grad_wy, grad_wx = _pool_weight_grads(layout, width, rows, level[0, ..., :width], grad)
+        grad_levels.append(torch.stack((F.pad(grad_wx, (0, grid_size - width)),
+                                        F.pad(grad_wy, (0, grid_size - grad_wy.shape[-1])))))
     grad_weights = torch.cat(grad_levels, dim=-2)  # [2, B, P, K, G]
-    grid = torch.arange(grid_size, dtype=tape.lo.dtype, device=tape.lo.device)
-    hat_lo = torch.clamp(1.0 - (tape.lo.unsqueeze(-1) - grid).abs(), min=0.0)
-    hat_hi = torch.clamp(1.0 - (tape.hi.unsqueeze(-1) - grid).abs(), min=0.0)
-    bin_length = tape.hi - tape.lo
-    nonempty = bin_length > 0
-    inverse_length = torch.where(nonempty, 1.0 / torch.where(nonempty, bin_length, 1.0), 0.0)
+    hat_lo = torch.clamp(1.0 - (tape.lo.unsqueeze(-1) - tape.bins.grid).abs(), min=0.0)
+    hat_hi = torch.clamp(1.0 - (tape.hi.unsqueeze(-1) - tape.bins.grid).abs(), min=0.0)
+    bin_length = tape.hi - tape.lo  # >= 0
+    inverse_length = (bin_length > 0) / torch.clamp(bin_length, min=torch.finfo(bin_length.dtype).tiny)
     grad_lo = (grad_weights * (tape.weights - hat_lo)).sum(-1) * inverse_length  # [2, B, P, K]
     grad_hi = (grad_weights * (hat_hi - tape.weights)).sum(-1) * inverse_length
-    grad_start = ((grad_lo + grad_hi) * tape.scale).sum(-1)  # [2, B, P]
-    grad_length = ((grad_lo * tape.f_lo + grad_hi * tape.f_hi) * tape.scale).sum(-1) * (tape.length > 0)
-    grad_start = grad_start - grad_length
-    return torch.stack((grad_start[1], grad_start[0], grad_length[1], grad_length[0]), dim=-1)
-
-
-def _bin_fractions(levels: tuple[tuple[torch.Tensor, int, int, float], ...], like: torch.Tensor
-                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """For every bin of every level in order [K]: the level's scale, and where the bin starts and ends as fractions
-    of the box length. Made on the device (no host-to-device copy, which a CUDA graph capture would forbid)."""
-    scales, starts, ends = [], [], []
-    for _, _, bins, scale in levels:
-        fraction = torch.arange(bins + 1, dtype=like.dtype, device=like.device) / bins
-        scales.append(torch.full((bins,), float(scale), dtype=like.dtype, device=like.device))
-        starts.append(fraction[:-1])
-        ends.append(fraction[1:])
-    return torch.cat(scales), torch.cat(starts), torch.cat(ends)
+    grad_start = ((grad_lo + grad_hi) * tape.bins.scale).sum(-1)  # [2, B, P]
+    grad_side = ((grad_lo * tape.bins.f_lo + grad_hi * tape.bins.f_hi) * tape.bins.scale).sum(-1) * (tape.side > 0)
+    return torch.cat((grad_start, grad_side)).movedim(0, -1)
 
 
 class PrRoIPool2D(nn.Module):
