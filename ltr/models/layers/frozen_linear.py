@@ -5,8 +5,9 @@ through the IoU-Net's fully connected layers, whose weights (6.5 MB and 2.4 MB) 
 On the CPU the weight is packed once into oneDNN's blocked layout (``torch.ops.mkldnn._reorder_linear_weight``, the
 packing inductor uses for CPU linear layers) and both products run through oneDNN
 (``torch.ops.mkldnn._linear_pointwise``): about twice as fast as ``F.linear`` and ``matmul`` for 10 rows on two
-cores (``benchmarks/bench_core.py``). Elsewhere (CUDA, float64, a torch build without these ops, or while
-``torch.compile`` traces) the plain products run. Both give the same numbers up to float rounding.
+cores (docs/RESULTS.md, "Speed: S1 as a few large operations"). Elsewhere (CUDA, float64, a torch build without
+these ops, or while ``torch.compile`` traces) the plain products run. Both give the same numbers up to float
+rounding.
 """
 from __future__ import annotations
 
