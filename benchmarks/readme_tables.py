@@ -24,12 +24,13 @@ RESULTS = REPO / "benchmarks" / "results"
 README = REPO / "README.md"
 
 #: the study behind the accuracy table (``benchmarks/study_refinement.py``: held-out sequences, 3 seeds)
-ACCURACY_STUDY = "study_refinement_border_rule.json"
+ACCURACY_STUDY = "study_refinement_s1_speed.json"
 #: README row label -> variant label in the study
 ACCURACY_ROWS = (
     ("bundled model, `default` (S1 after the first-frame self-check)", "default model"),
     ("EBM-trained IoU-Net + S1 without the self-check (`always_refine`)", "EBM + S1"),
     ("IoU-MSE-trained IoU-Net + fixed-step ascent (ATOM*, same data and budget)", "IoU-MSE + fixed"),
+    ("IoU-MSE-trained IoU-Net + S1", "IoU-MSE + S1"),
     ("classifier box without refinement (`no_refine`)", "no refinement"),
     ("OpenCV CSRT", "OpenCV CSRT"),
     ("NanoTrack v2 (`opencv nanotrack`)", "NanoTrack v2"),

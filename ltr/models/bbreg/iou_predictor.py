@@ -15,7 +15,6 @@ from torch.nn import functional as F
 
 from ltr.models.bbreg.atom_iou_net import POOL3_SCALE, POOL3_SIZE, POOL4_SCALE, POOL4_SIZE, AtomIoUNet
 from ltr.models.layers.blocks import LinearBlock
-from ltr.models.layers.frozen_linear import FrozenLinear
 from ltr.models.layers.prroi_pool import LevelBins, level_bins, pool_levels, pool_levels_box_grad, pooling_layout
 
 __all__ = ["IoUPredictor", "PreparedFrame", "score_proposals"]
@@ -43,8 +42,8 @@ class IoUPredictor:
         self.head = head
         with torch.no_grad():
             self.modulation = [m.detach().reshape(m.shape[0], -1, 1, 1) for m in modulation]
-            self.fc3 = FrozenLinear(*_fold_linear_block(head.fc3_rt, head.pred_input_dim[0], head.prroi_pool3t.output_size))
-            self.fc4 = FrozenLinear(*_fold_linear_block(head.fc4_rt, head.pred_input_dim[1], head.prroi_pool4t.output_size))
+            self.fc3 = _fold_linear_block(head.fc3_rt, head.pred_input_dim[0], head.prroi_pool3t.output_size)
+            self.fc4 = _fold_linear_block(head.fc4_rt, head.pred_input_dim[1], head.prroi_pool4t.output_size)
         self.predictor_weight = head.iou_predictor.weight.detach()
         self.predictor_bias = head.iou_predictor.bias.detach()
 
@@ -58,7 +57,7 @@ class IoUPredictor:
             layout3, layout4 = (pooling_layout(feat.detach() * mod) for feat, mod in zip((feat3, feat4), self.modulation))
             bins = level_bins([(POOL3_SIZE[0], POOL3_SCALE), (POOL4_SIZE[0], POOL4_SCALE)],
                               max(*feat3.shape[-2:], *feat4.shape[-2:]), layout3)
-        return PreparedFrame(layout3, feat3.shape[-1], layout4, feat4.shape[-1], bins, self.fc3, self.fc4,
+        return PreparedFrame(layout3, feat3.shape[-1], layout4, feat4.shape[-1], bins, *self.fc3, *self.fc4,
                              self.predictor_weight, self.predictor_bias)
 
     def score(self, prepared: PreparedFrame, proposals: torch.Tensor) -> torch.Tensor:
@@ -68,16 +67,18 @@ class IoUPredictor:
 
 class PreparedFrame(NamedTuple):
     """Inputs of :func:`score_proposals`: modulated test features in pooling layout ([B, H, C * W] and W, per
-    branch), the pooling's constants, the fully connected layers with their BatchNorm folded in (see :class:`IoUPredictor`) and the
-    predictor's weight [1, 512] and bias [1]."""
+    branch), the pooling's constants, and the BatchNorm-folded weights of the fully connected layers and the
+    predictor's weight [1, 512] and bias [1] (see :class:`IoUPredictor`)."""
 
     layout3: torch.Tensor
     width3: int
     layout4: torch.Tensor
     width4: int
     bins: LevelBins
-    fc3: FrozenLinear
-    fc4: FrozenLinear
+    fc3_weight: torch.Tensor
+    fc3_bias: torch.Tensor
+    fc4_weight: torch.Tensor
+    fc4_bias: torch.Tensor
     predictor_weight: torch.Tensor
     predictor_bias: torch.Tensor
 
@@ -104,8 +105,8 @@ class _ProposalScores(torch.autograd.Function):
         levels = [(frame.layout3, frame.width3, POOL3_SIZE[0], POOL3_SCALE),
                   (frame.layout4, frame.width4, POOL4_SIZE[0], POOL4_SCALE)]
         (roi3, roi4), tape = pool_levels(levels, proposals.to(frame.layout3.dtype), frame.bins)
-        hidden3 = torch.relu(frame.fc3(roi3.reshape(batch * num, -1)))
-        hidden4 = torch.relu(frame.fc4(roi4.reshape(batch * num, -1)))
+        hidden3 = torch.relu(F.linear(roi3.reshape(batch * num, -1), frame.fc3_weight, frame.fc3_bias))
+        hidden4 = torch.relu(F.linear(roi4.reshape(batch * num, -1), frame.fc4_weight, frame.fc4_bias))
         scores = F.linear(torch.cat((hidden3, hidden4), dim=1), frame.predictor_weight, frame.predictor_bias)
         ctx.frame, ctx.tape, ctx.pooled_shapes, ctx.input_dtype = frame, tape, (roi3.shape, roi4.shape), proposals.dtype
         ctx.save_for_backward(hidden3, hidden4)
@@ -117,8 +118,8 @@ class _ProposalScores(torch.autograd.Function):
         hidden3, hidden4 = ctx.saved_tensors
         grad_hidden = grad_scores.reshape(-1, 1) * frame.predictor_weight  # [B * P, 2 * 256]
         grad_hidden3, grad_hidden4 = grad_hidden.split((hidden3.shape[1], hidden4.shape[1]), dim=1)
-        grad_roi3 = frame.fc3.input_grad(grad_hidden3 * (hidden3 > 0))
-        grad_roi4 = frame.fc4.input_grad(grad_hidden4 * (hidden4 > 0))
+        grad_roi3 = (grad_hidden3 * (hidden3 > 0)) @ frame.fc3_weight
+        grad_roi4 = (grad_hidden4 * (hidden4 > 0)) @ frame.fc4_weight
         grad_proposals = pool_levels_box_grad(ctx.tape, [grad_roi3.view(shape3), grad_roi4.view(shape4)])
         return (grad_proposals.to(ctx.input_dtype), *([None] * len(PreparedFrame._fields)))
 
