@@ -243,9 +243,10 @@ class AtomEbmTracker(Tracker):
         return check_refinement(views, per_view, self.generator)
 
     def _refine(self, features: dict[str, torch.Tensor], class_pos: np.ndarray, center: np.ndarray,
-                scale: float, timer: StageTimer) -> float:
+                scale: float, timer: StageTimer | None = None) -> float:
         """Refine the box around the classifier's position ``class_pos`` on the IoU maps of the crop centred at
-        ``center`` with ``scale`` image px per crop px; updates pos/size and returns the box score."""
+        ``center`` with ``scale`` image px per crop px; updates pos/size and returns the box score (``timer``: as for
+        :meth:`_ascend`)."""
         p = self.params
         size = features[IOU_LAYERS[1]].shape[-1] * LAYER3_STRIDE  # crop side
         crop_size = self.size / scale

@@ -10,11 +10,13 @@ so the integral over ``[a, b] x [c, d]`` separates into per-axis weights
 ``w_x[j] = int_a^b hat(x - j) dx`` and the bin value is ``sum_ij w_y[i] F[i, j] w_x[j] / area``: two batched
 matrix products. The weights are written in a closed form (length times the value of the linear piece
 at the midpoint) that is exact, numerically stable for tiny bins and differentiable, so autograd gives
-the exact feature and box gradients without a hand-written backward pass.
+the exact feature and box gradients without a hand-written backward pass. Box refinement, which pools the same
+constant maps many times, instead uses :func:`pool_levels` and its closed-form box gradient
+:func:`pool_levels_box_grad` (a few large operations instead of autograd's graph of small ones).
 
-Box convention: ``(x1, y1, x2, y2)`` in input-image pixels, multiplied by ``spatial_scale`` to reach
-feature coordinates; ``(0, 0, 4, 4)`` at scale 1 covers four cells. A box with ``x2 < x1`` (or
-``y2 < y1``) is clamped to zero size, exactly like the reference, so all its bins are 0.
+Box convention: ``(x1, y1, x2, y2)`` in input-image pixels (:func:`pool_levels`: ``(x, y, w, h)``), multiplied by
+``spatial_scale`` to reach feature coordinates; ``(0, 0, 4, 4)`` at scale 1 covers four cells. A box with ``x2 < x1``
+(or ``y2 < y1``) is clamped to zero size, exactly like the reference, so all its bins are 0.
 """
 from __future__ import annotations
 
