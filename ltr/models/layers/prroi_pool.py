@@ -26,8 +26,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["LevelBins", "LevelsTape", "PrRoIPool2D", "level_bins", "pool_levels", "pool_levels_box_grad", "pooling_layout", "prroi_pool2d",
-           "prroi_pool2d_batched", "prroi_pool2d_rows"]
+__all__ = ["LevelBins", "LevelsTape", "PrRoIPool2D", "level_bins", "pool_levels", "pool_levels_box_grad", "pooling_layout",
+           "prroi_pool2d", "prroi_pool2d_batched", "prroi_pool2d_rows"]
 
 
 def _clip_piece(t: torch.Tensor, low: float, high: float) -> torch.Tensor:
