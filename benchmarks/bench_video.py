@@ -6,12 +6,13 @@
 
 A variant is ``PARAM[:KEY=VALUE,...]``: a parameter set with overridden tracker parameters; the key ``read_ahead``
 (True/False) switches the background decoding of ``track_video``. For every variant ``track_video`` runs on the first
-20 and the first 80 frames of an image folder, after a 5-frame warm-up run (1280x720 JPEGs by default: VOT-LT *skiing* from the shared training
-data), so decoding, cropping and tracking are all counted, and the frame time is (T(80) - T(20)) / 60: start-up and
-first-frame initialisation cancel. The pair of runs is repeated ``--repeats`` times and the median frame time is
-reported with its range: on a shared CPU one difference of two runs varies by 10-20 %. The reference is the median time of one torchvision ``resnet18`` forward (all
-layers, fc included, random weights) of a 1x3x288x288 input, measured before every variant and after the last, on the
-same device and threads. The last line reads ``ratio to ResNet-18: VARIANT X.XX ...``.
+20 and the first 80 frames of an image folder, after a 5-frame warm-up run (1280x720 JPEGs by default: VOT-LT
+*skiing* from the shared training data), so decoding, cropping and tracking are all counted, and the frame time is
+(T(80) - T(20)) / 60: start-up and first-frame initialisation cancel. The pair of runs is repeated ``--repeats`` times
+and the median frame time is reported with its range: on a shared CPU one difference of two runs varies by 10-20 %.
+The reference is the median time of one torchvision ``resnet18`` forward (all layers, fc included, random weights) of
+a 1x3x288x288 input, measured before every variant and after the last, on the same device and threads. The last line
+reads ``ratio to ResNet-18: VARIANT X.XX ...``.
 """
 from __future__ import annotations
 
