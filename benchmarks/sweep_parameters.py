@@ -1,20 +1,20 @@
-"""Sweep ATOM-EBM tracker parameters on real sequences: AUC / OP50 / precision per setting, mean over seeds.
+"""Sweep ATOM-EBM tracker parameters on real sequences: AUC / OP50 / precision per setting and domain, mean over seeds.
 
     python benchmarks/sweep_parameters.py [--checkpoint F] [--param default] --sweep KEY=V1,V2 [--sweep ...]
-        [--data LOADER:FOLDER:SEQ1,SEQ2 ...] [--data-root ../shared/data] [--seeds 3] [--max-frames 0]
-        [--device cpu] [--json OUT.json]
+        [--data LOADER:FOLDER:SEQ1,SEQ2 ... | --domains drone sports ...] [--data-root DIR] [--seeds 2]
+        [--max-frames 0] [--threads N] [--device cpu] [--json OUT.json]
 
 Every combination of the ``--sweep`` values (Python literals, separated by the commas outside brackets; bare words
 are strings) overrides the parameter set ``--param`` and runs on every sequence ``--seeds`` times (base seeds 0, 1,
 ...: each sequence is seeded from its name and the base seed as in ``pytracking.evaluation.runner``, so a re-run
-with the same number of torch threads gives the same numbers). Scores use the
-evaluation metrics (pytracking protocol). The default sequences are the real ones the bundled model was trained on
-(OTB Crossing, UAV123@10fps wakeboard7): choose settings there and keep the held-out sequences for the final test.
+with the same number of torch threads gives the same numbers). Scores use the evaluation metrics (pytracking
+protocol). The default sequences are the selection set (``ltr.train_settings.datasets.SELECTION_SEQUENCES``:
+drone, sports, OTB, DAVIS and lost-target video that the bundled model never trained on), reported per domain; the
+overall score is the mean of the domain means. ``--data`` names other sequences instead (one domain, "data").
+The data root is ``--data-root``, else ``$ATOM_EBM_LOCAL_DATA``.
 
-Example, the S1 normalisation and step lengths (docs/RESULTS.md):
-    python benchmarks/sweep_parameters.py --checkpoint EBM_ep5.pth --param always_refine --seeds 1 \\
-        --data otb:sequences/otb:Crossing --sweep box_normalization=own,first \\
-        --sweep step_length_center=2e-4,2e-3 --sweep step_length_size=1e-3,1e-2
+Example, the classifier's search area and learning rate:
+    python benchmarks/sweep_parameters.py --seeds 2 --sweep search_area_scale=4.0,5.0 --sweep learning_rate=0.01,0.03
 """
 from __future__ import annotations
 
@@ -22,26 +22,30 @@ import argparse
 import itertools
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from ltr.admin.loading import load_network
 from ltr.admin.paths import DEFAULT_LOCAL_DATA
 from ltr.dataset.benchmarks import load_dataset
 from ltr.dataset.benchmarks.sequence import Sequence
+from ltr.train_settings.datasets import SELECTION_SEQUENCES, selection_sequences
 from ltr.utils.files import atomic_write_text
 from ltr.utils.device import resolve_device
 from pytracking.analysis.metrics import dataset_metrics, sequence_metrics
 from pytracking.evaluation.runner import run_sequence, seed_sequence
 from trackers.atom_ebm.parameters import get_parameters
-from trackers.atom_ebm.params import parse_value, with_overrides
+from trackers.atom_ebm.params import parse_overrides, parse_value, with_overrides
 from trackers.atom_ebm.tracker import AtomEbmTracker
 from trackers.atom_ebm.weights import resolve_checkpoint
 
-TRAINING_SEQUENCES = ["otb:sequences/otb:Crossing", "uav123_10fps:uav123_10fps_mini:wakeboard7"]
+METRICS = ("auc", "op50", "op75", "precision")
 
 
 def split_values(text: str) -> list[str]:
@@ -63,7 +67,13 @@ def parse_grid(items: list[str]) -> list[dict[str, object]]:
         if not sep or not key or not values:
             raise ValueError(f"--sweep expects KEY=V1,V2,..., got {item!r}")
         axes.append([(key, parse_value(value)) for value in split_values(values)])
-    return [dict(point) for point in itertools.product(*axes)]
+    return [dict(point) for point in itertools.product(*axes)]  # no axes: one empty point
+
+
+def parse_variant(text: str) -> tuple[str, dict[str, object]]:
+    """``"default:learning_rate=0.01,filter_size=4"`` -> ("default", {"learning_rate": 0.01, "filter_size": 4})."""
+    param, _, rest = text.partition(":")
+    return param, parse_overrides(split_values(rest)) if rest else {}
 
 
 def load_sequences(specs: list[str], data_root: Path) -> list[Sequence]:
@@ -86,69 +96,97 @@ def first_frames(sequence: Sequence, count: int) -> Sequence:
                     object_class=sequence.object_class, box_origin=sequence.box_origin)
 
 
-def evaluate(tracker: AtomEbmTracker, sequences: list[Sequence], seed: int) -> dict:
-    """Metrics over ``sequences`` for one base seed, plus the AUC of each sequence."""
+def evaluate(tracker: AtomEbmTracker, domains: dict[str, list[Sequence]], seed: int) -> dict:
+    """Metrics of one base seed: per sequence (AUC, OP50, OP75, precision), per domain (means over its sequences)
+    and overall (the mean of the domain means)."""
     per_sequence = {}
-    for sequence in sequences:
-        seed_sequence(sequence.name, seed)
-        boxes, _, _ = run_sequence(tracker, sequence)
-        ground_truth = sequence.ground_truth[:len(boxes)]
-        # NaN rows (target absent, e.g. in procedural sequences) are scored as in UAV123: a miss for every tracker
-        dataset = "uav123" if np.isnan(ground_truth).any() else sequence.dataset
-        per_sequence[sequence.name] = sequence_metrics(boxes, ground_truth, dataset=dataset,
-                                                       target_visible=sequence.target_visible)
-    metrics = dataset_metrics(per_sequence.values())
-    return {"auc": metrics["auc"], "op50": metrics["op50"], "precision": metrics["precision"],
-            "per_sequence_auc": {name: m["auc"] for name, m in per_sequence.items()}}
+    for sequences in domains.values():
+        for sequence in sequences:
+            seed_sequence(sequence.name, seed)
+            boxes, _, _ = run_sequence(tracker, sequence)
+            ground_truth = sequence.ground_truth[:len(boxes)]
+            # NaN rows (target absent) are scored as in UAV123: a miss for every tracker
+            dataset = "uav123" if np.isnan(ground_truth).any() else sequence.dataset
+            metrics = sequence_metrics(boxes, ground_truth, dataset=dataset, target_visible=sequence.target_visible)
+            per_sequence[sequence.name] = {key: float(metrics[key]) for key in METRICS}
+    per_domain = {domain: {key: float(np.mean([per_sequence[s.name][key] for s in sequences])) for key in METRICS}
+                  for domain, sequences in domains.items()}
+    overall = {key: float(np.mean([values[key] for values in per_domain.values()])) for key in METRICS}
+    return {**overall, "per_domain": per_domain, "per_sequence": per_sequence}
+
+
+def _mean_over_runs(runs: list[dict], *path: str) -> dict[str, float]:
+    """Mean over runs of the metric dict at ``path`` (e.g. ("per_domain", "drone"))."""
+    def at(run):
+        for key in path:
+            run = run[key]
+        return run
+    return {key: float(np.mean([at(run)[key] for run in runs])) for key in METRICS}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", help="network (default: the bundled model)")
-    parser.add_argument("--param", default="default", help="parameter set the sweep overrides")
-    parser.add_argument("--sweep", nargs="+", action="extend", required=True, metavar="KEY=V1,V2",
-                        help="parameter values to combine, e.g. learning_rate=0.01,0.03")
-    parser.add_argument("--data", nargs="+", action="extend", metavar="LOADER:FOLDER:SEQS",
-                        help=f"sequences (default: {' '.join(TRAINING_SEQUENCES)})")
-    parser.add_argument("--data-root", type=Path, default=DEFAULT_LOCAL_DATA)
-    parser.add_argument("--seeds", type=int, default=3, help="runs per setting (base seeds 0..N-1)")
+    parser.add_argument("--variants", nargs="+", default=["default"], metavar="PARAM[:KEY=VALUE,...]",
+                        help="parameter sets with overrides, e.g. default \"default:learning_rate=0.01\"")
+    parser.add_argument("--sweep", nargs="+", action="extend", default=[], metavar="KEY=V1,V2",
+                        help="parameter values to combine with every variant, e.g. learning_rate=0.01,0.03")
+    data = parser.add_mutually_exclusive_group()
+    data.add_argument("--data", nargs="+", action="extend", metavar="LOADER:FOLDER:SEQS",
+                      help="these sequences instead of the selection set")
+    data.add_argument("--domains", nargs="+", choices=tuple(SELECTION_SEQUENCES),
+                      help="selection-set domains to run (default: all)")
+    parser.add_argument("--data-root", type=Path, default=None,
+                        help="local data root (default: $ATOM_EBM_LOCAL_DATA, else ../shared/data)")
+    parser.add_argument("--seeds", type=int, default=2, help="runs per setting (base seeds 0..N-1)")
     parser.add_argument("--max-frames", type=int, default=0, help="use only the first N frames (0 = all)")
+    parser.add_argument("--threads", type=int, default=None, help="torch and OpenCV threads (default: torch's)")
     parser.add_argument("--device", default=None)
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     try:
-        base = get_parameters(args.param)
-        grid = [(point, with_overrides(base, point)) for point in parse_grid(args.sweep)]
+        grid = [({**overrides, **point}, label, with_overrides(get_parameters(param), {**overrides, **point}))
+                for label, (param, overrides) in ((text, parse_variant(text)) for text in args.variants)
+                for point in parse_grid(args.sweep)]
+        if args.seeds < 1:
+            raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
         device = resolve_device(args.device)
-        sequences = load_sequences(args.data or TRAINING_SEQUENCES, args.data_root)
+        data_root = args.data_root or Path(os.environ.get("ATOM_EBM_LOCAL_DATA") or DEFAULT_LOCAL_DATA)
+        if args.data:
+            domains = {"data": load_sequences(args.data, data_root)}
+        else:
+            domains = selection_sequences(data_root, tuple(args.domains) if args.domains else None)
         net = load_network(resolve_checkpoint(args.checkpoint), device)
     except (FileNotFoundError, ValueError) as error:
         print(f"sweep_parameters: error: {error}", file=sys.stderr)
         return 2
-    if args.seeds < 1:
-        print(f"sweep_parameters: error: --seeds must be >= 1, got {args.seeds}", file=sys.stderr)
-        return 2
+    if args.threads:
+        torch.set_num_threads(args.threads)
+        cv2.setNumThreads(args.threads)
     if args.max_frames:
-        sequences = [first_frames(sequence, args.max_frames) for sequence in sequences]
-    names = [sequence.name for sequence in sequences]
-    print(f"| {args.param} + | AUC | AUC per run | OP50 | Precision | " + " | ".join(f"AUC {n}" for n in names) + " |")
+        domains = {domain: [first_frames(s, args.max_frames) for s in sequences] for domain, sequences in domains.items()}
+    names = list(domains)
+    print(f"| setting | AUC | AUC per run | OP50 | OP75 | " + " | ".join(f"AUC {n}" for n in names) + " |")
     print("|---" * (5 + len(names)) + "|")
     results = []
-    for point, params in tqdm(grid, desc="settings", unit="setting"):
+    for overrides, variant, params in tqdm(grid, desc="settings", unit="setting"):
         tracker = AtomEbmTracker(net, params, device)
-        runs = [evaluate(tracker, sequences, seed) for seed in range(args.seeds)]
-        row = {"setting": point, "auc_per_run": [run["auc"] for run in runs],
-               **{key: float(np.mean([run[key] for run in runs])) for key in ("auc", "op50", "precision")},
-               "per_sequence_auc": {n: float(np.mean([run["per_sequence_auc"][n] for run in runs])) for n in names}}
+        runs = [evaluate(tracker, domains, seed) for seed in range(args.seeds)]
+        label = variant + "".join(f", {key}={value}" for key, value in overrides.items()
+                                  if key not in parse_variant(variant)[1])
+        row = {"variant": label, "setting": overrides, "auc_per_run": [run["auc"] for run in runs], **_mean_over_runs(runs),
+               "per_domain": {domain: _mean_over_runs(runs, "per_domain", domain) for domain in names},
+               "per_sequence": {s.name: _mean_over_runs(runs, "per_sequence", s.name)
+                                for sequences in domains.values() for s in sequences}}
         results.append(row)
-        label = ", ".join(f"{key}={value}" for key, value in point.items())
         per_run = " / ".join(f"{auc:.1f}" for auc in row["auc_per_run"])
-        per_sequence = " | ".join(f"{row['per_sequence_auc'][n]:.1f}" for n in names)
-        tqdm.write(f"| {label} | {row['auc']:.1f} | {per_run} | {row['op50']:.1f} | {row['precision']:.1f} | {per_sequence} |")
-    if args.json:
-        atomic_write_text(args.json, json.dumps({"param": args.param, "sequences": names, "seeds": args.seeds,
-                                                 "results": results}, indent=1) + "\n")
+        per_domain = " | ".join(f"{row['per_domain'][n]['auc']:.1f}" for n in names)
+        tqdm.write(f"| {label} | {row['auc']:.1f} | {per_run} | {row['op50']:.1f} | {row['op75']:.1f} | {per_domain} |")
+        if args.json:  # after every setting, so an interrupted sweep keeps what it measured
+            atomic_write_text(args.json, json.dumps({"checkpoint": args.checkpoint,
+                                                     "domains": {d: [s.name for s in seqs] for d, seqs in domains.items()},
+                                                     "seeds": args.seeds, "results": results}, indent=1) + "\n")
     return 0
 
 

@@ -15,10 +15,11 @@ are listed in ``DIR/TRACKER/PARAM/failures.txt`` and make the exit status 1; bad
 does not build, too, with any ``--workers`` or under torchrun) give a one-line error and exit status 2, before any
 results folder is made.
 
-NanoTrack v2 (OpenCV's TrackerNano) is ``opencv nanotrack``; its folder of ONNX files comes from ``--model-dir DIR``
-or the ``NANOTRACK_MODEL_DIR`` environment variable (``--model-dir`` wins), e.g.
+NanoTrack v2 (OpenCV's TrackerNano) is ``opencv nanotrack`` and VitTrack (OpenCV's TrackerVit) ``opencv vittrack``;
+the folder of ONNX files comes from ``--model-dir DIR`` or the ``NANOTRACK_MODEL_DIR`` / ``VITTRACK_MODEL_DIR``
+environment variable (``--model-dir`` wins), e.g.
 
-    python -m pytracking.run_tracker opencv nanotrack --model-dir DIR --dataset otb
+    python -m pytracking.run_tracker opencv vittrack --model-dir DIR --dataset otb
 """
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ from pytracking.evaluation.distributed import (RankInfo, barrier, process_group,
 from pytracking.evaluation.run_info import run_info, write_run_info
 from pytracking.evaluation.runner import RunSpec, result_dir, run_dataset
 from pytracking.utils.cli_checks import check_output_folder, parse_device
-from trackers.opencv_baseline import NANOTRACK_BACKBONE_FILE, NANOTRACK_HEAD_FILE, NANOTRACK_MODEL_DIR_ENV
+from trackers.opencv_baseline import MODEL_KINDS
 from trackers.registry import check_tracker_arguments
 
 logger = logging.getLogger("pytracking.run_tracker")
@@ -65,8 +66,9 @@ def build_parser(prog: str = PROG) -> ArgumentParser:
     parser.add_argument("--checkpoint", default=None, help="network checkpoint for the tracker")
     parser.add_argument(
         "--model-dir", default=None, metavar="DIR",
-        help=f"model folder, only for opencv nanotrack: it must hold {NANOTRACK_BACKBONE_FILE} and {NANOTRACK_HEAD_FILE} "
-             f"(default: ${NANOTRACK_MODEL_DIR_ENV}); giving it to any other tracker is a usage error (exit 2)",
+        help="model folder, only for opencv " + "; ".join(
+            f"{name}: it must hold {' and '.join(kind.files)} (default: ${kind.env_var})"
+            for name, kind in MODEL_KINDS.items()) + "; giving it to any other tracker is a usage error (exit 2)",
     )
     parser.add_argument("--device", type=parse_device, default=None, help="cpu, cuda, cuda:N (default: CUDA when available)")
     parser.add_argument("--seed", type=int, default=0,

@@ -140,7 +140,8 @@ def build_parser(prog: str = PROG) -> ArgumentParser:
     parser.add_argument("--checkpoint", help="network checkpoint (default: $ATOM_EBM_CHECKPOINT, then the bundled model)")
     parser.add_argument("--device", type=parse_device, help="cpu, cuda, cuda:N (default: cuda when available)")
     parser.add_argument("--model-dir", metavar="DIR",
-                        help="model folder, only for --tracker opencv --param nanotrack (default: $NANOTRACK_MODEL_DIR); "
+                        help="model folder, only for --tracker opencv --param nanotrack / vittrack (default: $NANOTRACK_MODEL_DIR / "
+                             "$VITTRACK_MODEL_DIR); "
                              "an error for other trackers")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of Python's, NumPy's and torch's generators: the same seed gives the same boxes "

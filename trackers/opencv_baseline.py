@@ -6,6 +6,11 @@ Kinds (the ``param`` of ``python -m pytracking.run_tracker opencv PARAM``):
 * ``nanotrack``: NanoTrack v2, a small Siamese network run by ``cv2.TrackerNano`` (opencv-contrib). It needs a
   model folder holding ``nanotrack_backbone_sim.onnx`` and ``nanotrack_head_sim.onnx``, given as ``model_dir``
   (``--model-dir DIR`` on the command line) or else by the ``NANOTRACK_MODEL_DIR`` environment variable.
+* ``vittrack``: VitTrack, a small one-stream transformer tracker run by ``cv2.TrackerVit`` (OpenCV >= 4.9). Its model
+  folder holds ``vitTracker.onnx``, from ``model_dir`` or else ``VITTRACK_MODEL_DIR``.
+
+The boxes of the model-based kinds depend on the OpenCV version (its DNN module and the trackers' pre- and
+post-processing change between releases): record ``cv2.__version__`` with every number.
 
 Box formats: this module takes and returns float (x, y, w, h) boxes in 0-based pixels of an RGB image (the
 ``Tracker`` contract). OpenCV wants BGR images and integer ``(x, y, w, h)`` rects, so images are converted and
@@ -16,6 +21,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -28,64 +34,94 @@ from trackers.base import Tracker, TrackerOutput, validate_image, validate_init_
 _FACTORIES = {"csrt": "TrackerCSRT_create", "kcf": "TrackerKCF_create"}
 
 NANOTRACK = "nanotrack"
-#: File names of the NanoTrack v2 ONNX pair inside the model folder.
-NANOTRACK_BACKBONE_FILE = "nanotrack_backbone_sim.onnx"
-NANOTRACK_HEAD_FILE = "nanotrack_head_sim.onnx"
-#: Environment variable naming the model folder when no ``model_dir`` is given.
-NANOTRACK_MODEL_DIR_ENV = "NANOTRACK_MODEL_DIR"
+VITTRACK = "vittrack"
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """A model-based OpenCV tracker: its ONNX files (inside one folder), the folder's environment variable and the
+    OpenCV factory that builds it from the file paths."""
+
+    title: str
+    files: tuple[str, ...]
+    env_var: str
+    factory: str
+    create: Callable[[tuple[Path, ...]], object]
+
+
+def _create_nano(paths: tuple[Path, ...]) -> object:
+    params = cv2.TrackerNano_Params()
+    params.backbone, params.neckhead = (str(path) for path in paths)
+    return cv2.TrackerNano_create(params)
+
+
+def _create_vit(paths: tuple[Path, ...]) -> object:
+    params = cv2.TrackerVit_Params()
+    params.net = str(paths[0])
+    return cv2.TrackerVit_create(params)
+
+
+MODEL_KINDS = {
+    NANOTRACK: ModelKind("NanoTrack", ("nanotrack_backbone_sim.onnx", "nanotrack_head_sim.onnx"),
+                         "NANOTRACK_MODEL_DIR", "TrackerNano_create", _create_nano),
+    VITTRACK: ModelKind("VitTrack", ("vitTracker.onnx",), "VITTRACK_MODEL_DIR", "TrackerVit_create", _create_vit),
+}
 
 #: All kinds accepted by ``build_tracker`` (``default`` is an alias of ``csrt``).
-KINDS = (*_FACTORIES, NANOTRACK)
+KINDS = (*_FACTORIES, *MODEL_KINDS)
 
 
-def _model_dir_error(problem: str) -> str:
+def _model_dir_error(kind: ModelKind, problem: str) -> str:
     """One-line message: what is wrong, which files are expected, and how to give the folder."""
-    return (f"NanoTrack needs a model folder holding {NANOTRACK_BACKBONE_FILE} and {NANOTRACK_HEAD_FILE}: {problem}; "
-            f"pass --model-dir DIR (model_dir=DIR) or set {NANOTRACK_MODEL_DIR_ENV}=DIR")
+    return (f"{kind.title} needs a model folder holding {' and '.join(kind.files)}: {problem}; "
+            f"pass --model-dir DIR (model_dir=DIR) or set {kind.env_var}=DIR")
 
 
-def nanotrack_model_files(model_dir: str | os.PathLike | None = None) -> tuple[Path, Path]:
-    """Paths of the (backbone, head) ONNX files in ``model_dir``, else in ``$NANOTRACK_MODEL_DIR``.
+def model_files(kind: str, model_dir: str | os.PathLike | None = None) -> tuple[Path, ...]:
+    """Paths of the model files of ``kind`` (``MODEL_KINDS``) in ``model_dir``, else in its environment variable's
+    folder.
 
     Raises:
         ValueError: no folder given, or the path is not a folder.
-        FileNotFoundError: the folder or one of the two files does not exist.
+        FileNotFoundError: the folder or one of its files does not exist.
     """
+    spec = MODEL_KINDS[kind]
     source = "--model-dir"
     if model_dir is None or str(model_dir) == "":
-        model_dir = os.environ.get(NANOTRACK_MODEL_DIR_ENV) or None
-        source = NANOTRACK_MODEL_DIR_ENV
+        model_dir = os.environ.get(spec.env_var) or None
+        source = spec.env_var
     if model_dir is None:
-        raise ValueError(_model_dir_error(f"no folder given (neither model_dir nor {NANOTRACK_MODEL_DIR_ENV} is set)"))
+        raise ValueError(_model_dir_error(spec, f"no folder given (neither model_dir nor {spec.env_var} is set)"))
     folder = Path(model_dir).expanduser()
     if not folder.exists():
-        raise FileNotFoundError(_model_dir_error(f"folder {folder} (from {source}) does not exist"))
+        raise FileNotFoundError(_model_dir_error(spec, f"folder {folder} (from {source}) does not exist"))
     if not folder.is_dir():
-        raise ValueError(_model_dir_error(f"{folder} (from {source}) is not a folder"))
-    backbone, head = folder / NANOTRACK_BACKBONE_FILE, folder / NANOTRACK_HEAD_FILE
-    missing = [path.name for path in (backbone, head) if not path.is_file()]
+        raise ValueError(_model_dir_error(spec, f"{folder} (from {source}) is not a folder"))
+    paths = tuple(folder / name for name in spec.files)
+    missing = [path.name for path in paths if not path.is_file()]
     if missing:
-        raise FileNotFoundError(_model_dir_error(f"{' and '.join(missing)} missing in folder {folder} (from {source})"))
-    return backbone, head
+        raise FileNotFoundError(_model_dir_error(spec, f"{' and '.join(missing)} missing in folder {folder} "
+                                                       f"(from {source})"))
+    return paths
 
 
-def _nanotrack_factory(model_dir: str | os.PathLike | None) -> Callable[[], object]:
-    """A zero-argument factory of ``cv2.TrackerNano`` objects; loads the networks once to fail early on bad files."""
-    if not hasattr(cv2, "TrackerNano_create"):
-        raise RuntimeError("this OpenCV build has no TrackerNano (install opencv-contrib-python-headless >= 4.7)")
-    backbone, head = nanotrack_model_files(model_dir)
+def _model_factory(kind: str, model_dir: str | os.PathLike | None) -> Callable[[], object]:
+    """A zero-argument factory of the model-based tracker ``kind``; loads the networks once to fail early on bad
+    files."""
+    spec = MODEL_KINDS[kind]
+    if not hasattr(cv2, spec.factory):
+        raise RuntimeError(f"OpenCV {cv2.__version__} has no {spec.factory} "
+                           "(install opencv-contrib-python-headless >= 4.9)")
+    paths = model_files(kind, model_dir)
 
     def create() -> object:
-        params = cv2.TrackerNano_Params()
-        params.backbone = str(backbone)
-        params.neckhead = str(head)
-        return cv2.TrackerNano_create(params)
+        return spec.create(paths)
 
     try:
         create()
     except cv2.error as error:  # e.g. a truncated or non-ONNX file: a user error, reported on one line
         detail = " ".join(str(error).split())
-        raise ValueError(f"cannot load the NanoTrack model from {backbone.parent}: {detail}") from None
+        raise ValueError(f"cannot load the {spec.title} model from {paths[0].parent}: {detail}") from None
     return create
 
 
@@ -98,26 +134,29 @@ def _model_free_factory(kind: str) -> Callable[[], object]:
 
 
 class OpenCVTracker(Tracker):
-    """Wraps ``cv2.TrackerCSRT``, ``cv2.TrackerKCF`` or ``cv2.TrackerNano`` (kind ``nanotrack``).
+    """Wraps ``cv2.TrackerCSRT``, ``cv2.TrackerKCF``, ``cv2.TrackerNano`` (kind ``nanotrack``) or ``cv2.TrackerVit``
+    (kind ``vittrack``).
 
     Takes RGB images and float 0-based (x, y, w, h) boxes; OpenCV gets BGR images and integer rects.
-    ``score``: for ``nanotrack``, ``TrackerNano.getTrackingScore()`` (the network's confidence in [0, 1]);
+    ``score``: for ``nanotrack`` and ``vittrack``, ``getTrackingScore()`` (the network's confidence in [0, 1]);
     for CSRT / KCF, 1.0 when OpenCV reports success. When OpenCV reports failure (or an unusable box) the last
     box is kept and the score is 0.0.
 
     Args:
-        kind: ``csrt``, ``kcf`` or ``nanotrack``.
-        model_dir: NanoTrack model folder (default ``$NANOTRACK_MODEL_DIR``); must be None for CSRT / KCF.
+        kind: ``csrt``, ``kcf``, ``nanotrack`` or ``vittrack``.
+        model_dir: model folder of ``nanotrack`` / ``vittrack`` (default: its environment variable); must be None for
+            CSRT / KCF.
     """
 
     def __init__(self, kind: str = "csrt", model_dir: str | os.PathLike | None = None):
         if kind not in KINDS:
             raise ValueError(f"unknown OpenCV tracker '{kind}'; valid: {', '.join(KINDS)}")
-        if kind == NANOTRACK:
-            self._factory = _nanotrack_factory(model_dir)
+        if kind in MODEL_KINDS:
+            self._factory = _model_factory(kind, model_dir)
         else:
             if model_dir is not None:
-                raise ValueError(f"the opencv {kind} tracker takes no model folder (--model-dir is for {NANOTRACK})")
+                raise ValueError(f"the opencv {kind} tracker takes no model folder (--model-dir is for "
+                                 f"{' and '.join(MODEL_KINDS)})")
             self._factory = _model_free_factory(kind)
         self.kind = kind
         self._tracker = None
@@ -155,7 +194,7 @@ def check_arguments(*, param: str = "csrt", checkpoint: str | None = None,
                     model_dir: str | os.PathLike | None = None) -> None:
     """Cheap up-front check of ``build_tracker``'s arguments, so that a command fails before it writes anything.
 
-    For ``nanotrack`` this resolves the model folder and loads the two networks once (a few milliseconds).
+    For ``nanotrack`` and ``vittrack`` this resolves the model folder and loads the networks once (milliseconds).
     Raises ``ValueError`` / ``FileNotFoundError`` with a one-line message, like ``build_tracker``.
     """
     build_tracker(param=param, checkpoint=checkpoint, model_dir=model_dir)
@@ -163,12 +202,12 @@ def check_arguments(*, param: str = "csrt", checkpoint: str | None = None,
 
 def build_tracker(*, param: str = "csrt", checkpoint: str | None = None, device: str | None = None,
                   model_dir: str | os.PathLike | None = None) -> OpenCVTracker:
-    """Registry builder: ``param`` is ``csrt`` (also ``default``), ``kcf`` or ``nanotrack``.
+    """Registry builder: ``param`` is ``csrt`` (also ``default``), ``kcf``, ``nanotrack`` or ``vittrack``.
 
-    ``model_dir`` is the NanoTrack model folder (default ``$NANOTRACK_MODEL_DIR``) and an error for the other
-    kinds; ``checkpoint`` must be None; ``device`` is not used (OpenCV runs on the CPU).
+    ``model_dir`` is the model folder of ``nanotrack`` / ``vittrack`` (default: its environment variable) and an error
+    for the other kinds; ``checkpoint`` must be None; ``device`` is not used (OpenCV runs on the CPU).
     """
     if checkpoint is not None:
-        hint = " (NanoTrack loads its model folder: use --model-dir DIR)" if param == NANOTRACK else ""
+        hint = " (it loads its model folder: use --model-dir DIR)" if param in MODEL_KINDS else ""
         raise ValueError(f"the opencv tracker takes no checkpoint{hint}")
     return OpenCVTracker("csrt" if param == "default" else param, model_dir=model_dir)

@@ -220,16 +220,20 @@ def build_feature_cache(
 class CachedPairDataset(Dataset):
     """Training samples from a feature cache with fresh proposals per (epoch, pair).
 
-    Items are ``(epoch, index)`` as for ``ATOMSampler`` (see ``ltr.data.loader``): sample ``index`` of an epoch is
-    cache pair ``index % len(cache)`` with proposals drawn from ``(seed, epoch, index)``, so an epoch of
-    ``len(cache)`` samples visits every pair once and a resumed run draws the same proposals.
+    Items are ``(epoch, index)`` as for ``ATOMSampler`` (see ``ltr.data.loader``): sample ``index`` of epoch ``e`` (from 1)
+    is cache pair ``((e - 1) * samples_per_epoch + index) % len(cache)`` with proposals drawn from ``(seed, epoch,
+    index)``: consecutive epochs walk through the whole cache (an epoch of ``len(cache)`` samples visits every pair
+    once), and a resumed run draws the same pairs and proposals.
 
     Output keys: the four feature maps (float32), ``train_boxes``, ``test_boxes`` and the proposal keys of
     ``processing``'s mode (``test_proposals``, ``proposal_density``, ... as in ``ltr.data.processing``).
     """
 
-    def __init__(self, cache: FeatureCache, processing: ATOMProcessing, samples_per_epoch: int | None = None, seed: int = 0):
+    def __init__(self, cache: FeatureCache, processing: ATOMProcessing, samples_per_epoch: int | None = None,
+                 seed: int = 0, advance: bool = True):
+        """``advance=False`` keeps every epoch on the same pairs (``index % len(cache)``), e.g. for validation."""
         self.cache = cache
+        self.advance = advance
         self.processing = processing
         self.samples_per_epoch = int(samples_per_epoch or len(cache))
         self.seed = int(seed)
@@ -244,7 +248,8 @@ class CachedPairDataset(Dataset):
 
     def __getitem__(self, item: int | tuple[int, int]) -> dict[str, torch.Tensor]:
         epoch, index = epoch_and_index(item, self.epoch, self.samples_per_epoch)
-        sample = self.cache.pair(index % len(self.cache))
+        start = max(epoch - 1, 0) * self.samples_per_epoch if self.advance else 0
+        sample = self.cache.pair((start + index) % len(self.cache))
         seed = int(np.random.default_rng([self.seed, epoch, index]).integers(1 << 62))
         sample.update(self.processing.proposals_for(sample["test_boxes"], torch.Generator().manual_seed(seed)))
         return sample

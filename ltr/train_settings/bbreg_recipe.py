@@ -10,8 +10,8 @@ Each settings module in ``ltr/train_settings/bbreg/`` defines a recipe and calls
   the unused layer4/fc stay frozen.
 * With ``feature_cache_pairs`` set, the frozen backbone runs once over that many processed pairs and their
   layer2/layer3 features are cached on disk (``ltr.data.feature_cache``); training then reads the cache and
-  draws fresh proposals each epoch. An epoch is one pass over the cached pairs unless ``--samples-per-epoch``
-  says otherwise.
+  draws fresh proposals each epoch. An epoch is ``samples_per_epoch`` (or ``--samples-per-epoch``) samples, and
+  consecutive epochs walk on through the cache, so a cache larger than an epoch is validated more often.
 * An ImageNet backbone comes from ``--backbone-weights FILE``, else the shared local file when present
   (``ltr.admin.paths.DEFAULT_BACKBONE_WEIGHTS``), else torchvision's download.
 * ``--batch-size`` and ``--samples-per-epoch`` count all processes together, so an epoch is the same data
@@ -308,8 +308,11 @@ def cached_datasets(recipe: BBRegRecipe, options: TrainingOptions, net: nn.Modul
         if context.distributed:
             torch.distributed.barrier()
     processing = train_sampler.processing
-    train = CachedPairDataset(caches["train"], processing, samples_per_epoch=options.samples_per_epoch, seed=options.seed)
-    val = CachedPairDataset(caches["val"], processing, seed=options.seed + 1_000_003) if "val" in caches else None
+    train = CachedPairDataset(caches["train"], processing,
+                              samples_per_epoch=options.samples_per_epoch or recipe.samples_per_epoch, seed=options.seed)
+    val = None
+    if "val" in caches:
+        val = CachedPairDataset(caches["val"], processing, seed=options.seed + 1_000_003, advance=False)
     return train, val
 
 

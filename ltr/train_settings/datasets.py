@@ -9,6 +9,7 @@ from ltr.admin.paths import DATASET_ROOT_SOURCES, resolve_dataset_root
 from ltr.dataset.base import TrainingDataset
 from ltr.dataset.benchmarks import load_dataset
 from ltr.dataset.benchmarks.otb import load_video_folders
+from ltr.dataset.benchmarks.sequence import Sequence
 from ltr.dataset.coco import COCODataset
 from ltr.dataset.got10k import got10k
 from ltr.dataset.lasot import lasot
@@ -67,43 +68,93 @@ def _local_sequence_set(name: str, root: Path) -> SequenceListDataset:
     return SequenceListDataset(name, sequences)
 
 
-#: sets of ``<local data root>/train/sequences`` -> box origin of their ground truth (VOT sets are 0-based)
+#: sets of ``<local data root>/train/sequences`` -> box origin of their ground truth (VOT sets and DAVIS are 0-based)
 REAL_TRAINING_SETS: dict[str, int] = {
-    "OTB100": 1, "UAV123_10fps": 1, "UAVDT": 1, "DTB70": 1, "OTB_misc": 1, "VOT2015": 0, "VOT_LT": 0,
+    "OTB100": 1, "UAV123_10fps": 1, "UAVDT": 1, "DTB70": 1, "OTB_misc": 1, "LaSOT": 1, "VOT2015": 0, "VOT_LT": 0,
+    "DAVIS2016": 0,
 }
-#: still images of ``<local data root>/train/stills``
-REAL_TRAINING_STILLS = "coco128"
+#: still-image sets of ``<local data root>/train/stills``
+REAL_TRAINING_STILLS = ("coco128", "voc2012", "cartucho_indoor", "yolomark")
 #: sampling weights of the real training data: video pairs and still-image pairs
 REAL_VIDEO_WEIGHT, REAL_STILLS_WEIGHT = 0.75, 0.25
 
+#: The selection set: whole sequences of ``<local data root>/train/sequences`` (set, sequence) that the real-data
+#: settings never train on, by domain. Tracking parameters are chosen here and IoU-Net training validates here;
+#: the held-out evaluation sequences are never used for either. Multi-segment videos (car16_*, group1_*, truck4_*,
+#: Skating2-*) stay wholly in training, so no selection frame is a training frame.
+SELECTION_SEQUENCES: dict[str, tuple[tuple[str, str], ...]] = {
+    "drone": (("UAV123_10fps", "wakeboard3"), ("UAV123_10fps", "truck2"), ("UAV123_10fps", "group3_2"),
+              ("UAVDT", "S1001"), ("DTB70", "Gull2")),
+    "sports": (("VOT2015", "ball1"), ("OTB100", "Bolt"), ("OTB100", "Diving"), ("OTB100", "Gym"),
+               ("OTB100", "Skiing")),
+    "otb": (("OTB100", "Dog"), ("OTB100", "Singer1"), ("OTB100", "Vase"), ("OTB100", "Freeman1"),
+            ("OTB100", "Walking2")),
+    "davis": (("DAVIS2016", "car-roundabout"), ("DAVIS2016", "cows"), ("DAVIS2016", "dance-twirl"),
+              ("DAVIS2016", "drift-chicane"), ("DAVIS2016", "kite-surf"), ("DAVIS2016", "motocross-jump")),
+    "lost": (("VOT_LT", "skiing"), ("VOT_LT", "yamaha")),
+}
+#: domains whose sequences also give the IoU-Net's validation pairs (the target is visible in every frame)
+VALIDATION_DOMAINS = ("drone", "sports", "otb", "davis")
+
+
+def selection_sequences(data_root: str | os.PathLike, domains: tuple[str, ...] | None = None
+                        ) -> dict[str, list[Sequence]]:
+    """The selection set under the local data root, domain -> sequences (all domains of ``SELECTION_SEQUENCES`` by
+    default); 0-based boxes.
+
+    Raises:
+        FileNotFoundError: a sequence folder is missing (the message names it).
+    """
+    sequences_root = Path(data_root) / "train" / "sequences"
+    result = {}
+    for domain in domains or tuple(SELECTION_SEQUENCES):
+        result[domain] = []
+        for set_name, name in SELECTION_SEQUENCES[domain]:
+            result[domain] += load_video_folders(set_name, sequences_root / set_name, [name],
+                                                 box_origin=REAL_TRAINING_SETS[set_name])
+    return result
+
+
+def _selection_names() -> set[tuple[str, str]]:
+    return {entry for entries in SELECTION_SEQUENCES.values() for entry in entries}
+
 
 def real_training(options: TrainingOptions) -> DatasetList:
-    """The real training data of the local data root: 48 video sequences and the COCO stills (one box each).
+    """The real training data of the local data root: every video of ``<root>/train/sequences`` except the selection
+    set, plus OTB Crossing, and the still-image boxes of ``<root>/train/stills``.
 
     ``<root>/train/sequences/<set>/<seq>/img`` + ``groundtruth.txt`` (box origin per ``REAL_TRAINING_SETS``) and
-    ``<root>/train/stills/coco128``. None of them is an evaluation sequence (``HELD_OUT_SEQUENCES``).
+    ``<root>/train/stills/<set>`` (``REAL_TRAINING_STILLS``). None of them is an evaluation sequence
+    (``HELD_OUT_SEQUENCES``) or a selection sequence (``SELECTION_SEQUENCES``).
 
     Raises:
         FileNotFoundError: the local data root or its ``train`` folder is missing.
     """
-    train_root = _root(options, "local") / "train"
+    root = _root(options, "local")
+    train_root = root / "train"
+    selection = _selection_names()
     sequences = []
     for name, box_origin in REAL_TRAINING_SETS.items():
-        sequences.extend(load_video_folders(name, train_root / "sequences" / name, None, box_origin=box_origin))
+        found = load_video_folders(name, train_root / "sequences" / name, None, box_origin=box_origin)
+        sequences.extend(sequence for sequence in found if (name, sequence.name) not in selection)
+    sequences.extend(load_dataset("otb", root=root / "sequences" / "otb", sequences=["Crossing"]))
     clash = sorted({sequence.name for sequence in sequences} & HELD_OUT_SEQUENCES)
     if clash:
         raise ValueError(f"held-out evaluation sequences {clash} found among the training sequences of {train_root}")
-    stills = StillImageDataset(train_root / "stills" / REAL_TRAINING_STILLS, name=REAL_TRAINING_STILLS)
-    return [(SequenceListDataset("real_video", sequences), REAL_VIDEO_WEIGHT), (stills, REAL_STILLS_WEIGHT)]
+    stills = [StillImageDataset(train_root / "stills" / name, name=name) for name in REAL_TRAINING_STILLS]
+    num_boxes = sum(len(still) for still in stills)  # every still box equally likely
+    return [(SequenceListDataset("real_video", sequences), REAL_VIDEO_WEIGHT),
+            *((still, REAL_STILLS_WEIGHT * len(still) / num_boxes) for still in stills)]
 
 
 def real_validation(options: TrainingOptions) -> DatasetList:
-    """Crossing (OTB) and wakeboard7 (UAV123@10fps): real video that ``real_training`` never uses.
+    """Pairs of the selection set's drone, sports, OTB and DAVIS sequences, which ``real_training`` never uses.
 
     Raises:
         FileNotFoundError: the local data root is missing.
     """
-    return [(_local_sequence_set("real_validation", _root(options, "local")), 1.0)]
+    domains = selection_sequences(_root(options, "local"), VALIDATION_DOMAINS)
+    return [(SequenceListDataset(f"selection_{domain}", sequences), 1.0) for domain, sequences in domains.items()]
 
 
 def synthetic_training(options: TrainingOptions) -> TrainingDataset:

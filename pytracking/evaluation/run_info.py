@@ -60,6 +60,15 @@ def git_commit(repo: Path = _REPO) -> str | None:
     return result.stdout.strip() if result.returncode == 0 else None
 
 
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries that change boxes: torch and OpenCV (the model-based OpenCV trackers' boxes differ
+    between OpenCV releases)."""
+    import cv2
+    import torch
+
+    return {"torch": torch.__version__, "opencv": cv2.__version__}
+
+
 def command_line(prog: str, argv: list[str], info: RankInfo) -> str:
     """The shell command of this run: ``prog`` and ``argv``, or, under torchrun (which does not pass on its own
     arguments), ``torchrun --nproc-per-node N [--nnodes M] -m pytracking.run_tracker ...`` rebuilt from the ranks."""
@@ -89,6 +98,7 @@ def run_info(*, prog: str, argv: list[str], tracker: str, param: str, checkpoint
         "device": device,
         "world_size": info.world_size,
         "git_commit": git_commit(),
+        "versions": library_versions(),
         "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
 

@@ -18,7 +18,7 @@ def sweep(import_benchmark):
 
 
 def _run(sweep, json_path: Path, *args: str) -> int:
-    return sweep.main(["--param", "no_refine", "--data-root", str(REPO / "pytracking/demo_data"), "--data", "otb:.:Couple",
+    return sweep.main(["--variants", "no_refine", "--data-root", str(REPO / "pytracking/demo_data"), "--data", "otb:.:Couple",
                        "--max-frames", "4", "--json", str(json_path), *LIGHT, *args])
 
 

@@ -116,6 +116,13 @@ def test_cached_pairs_get_fresh_reproducible_proposals(tmp_path, backbone) -> No
     torch.testing.assert_close(first["test_proposals"], again["test_proposals"])
     assert not torch.equal(first["test_proposals"], next_epoch["test_proposals"])
     torch.testing.assert_close(first["test_layer3"], cache.pair(2)["test_layer3"])  # index 12 -> pair 12 % 10
+    torch.testing.assert_close(next_epoch["test_layer3"], cache.pair(2)["test_layer3"])  # (20 + 12) % 10
+    # an epoch shorter than the cache walks on through it; advance=False (validation) stays on the same pairs
+    short = CachedPairDataset(cache, sampler.processing, samples_per_epoch=4, seed=3)
+    fixed = CachedPairDataset(cache, sampler.processing, samples_per_epoch=4, seed=3, advance=False)
+    for epoch, pair in ((1, 1), (2, 5), (3, 9), (4, 3)):
+        torch.testing.assert_close(short[(epoch, 1)]["test_layer3"], cache.pair(pair)["test_layer3"])
+        torch.testing.assert_close(fixed[(epoch, 1)]["test_layer3"], cache.pair(1)["test_layer3"])
     # row 0 is the ground truth; the density of the others is the two-component GMM pdf of their offsets
     gt = first["test_boxes"]
     torch.testing.assert_close(first["test_proposals"][0], gt)

@@ -241,7 +241,7 @@ def test_cached_recipe_resumes_exactly_and_reuses_its_cache(tmp_path):
     from ltr.train_settings.bbreg_recipe import run_bbreg
 
     _save_initial(tmp_path / "init.pth.tar", seed=5)
-    recipe = replace(_small_recipe(), feature_cache_pairs=6, val_feature_cache_pairs=4, workers=0)
+    recipe = replace(_small_recipe(), feature_cache_pairs=6, val_feature_cache_pairs=4, samples_per_epoch=6, workers=0)
 
     def run(workspace: Path, epochs: int, resume: bool = False):
         options = TrainingOptions(module="bbreg", name="atom_ebm_synthetic", workspace=workspace, epochs=epochs,
@@ -267,19 +267,30 @@ def test_cached_recipe_resumes_exactly_and_reuses_its_cache(tmp_path):
 
 
 @needs_local_data
-def test_real_training_data_excludes_evaluation_sequences():
+def test_real_training_data_excludes_evaluation_and_selection_sequences():
     from ltr.train_settings import datasets
 
     options = TrainingOptions(module="bbreg", name="x", workspace=Path("unused"), dataset_roots={"local": str(LOCAL_DATA)})
-    (videos, _), (stills, _) = datasets.real_training(options)
+    (videos, video_weight), *stills = datasets.real_training(options)
     names = {videos.sequence_info(i).name for i in range(len(videos))}
-    assert len(names) == 48 and not names & (datasets.HELD_OUT_SEQUENCES | {"Crossing", "wakeboard7"})
-    assert len(stills) == 929 and not stills.is_video
-    # 1-based OTB ground truth becomes 0-based: the first Biker box is "262,94,16,26" in the file
+    selection = {name for entries in datasets.SELECTION_SEQUENCES.values() for _, name in entries}
+    # 76 training videos - 23 selection videos + Crossing; the multi-segment videos stay together in training
+    assert len(names) == 54 and "Crossing" in names and not names & (datasets.HELD_OUT_SEQUENCES | selection)
+    assert {"group1_1", "group1_3", "group1_4", "car16_1", "car16_2", "truck4_1", "truck4_2"} <= names
+    assert sorted(s.name for s, _ in stills) == sorted(datasets.REAL_TRAINING_STILLS)
+    assert sum(len(s) for s, _ in stills) == 1352 and not any(s.is_video for s, _ in stills)
+    assert video_weight + sum(w for _, w in stills) == pytest.approx(1.0)
+    # 1-based OTB ground truth becomes 0-based: the first Biker box is "262,94,16,26" in the file; DAVIS stays 0-based
     biker = next(i for i in range(len(videos)) if videos.sequence_info(i).name == "Biker")
     assert videos.sequence_info(biker).boxes[0].tolist() == [261.0, 93.0, 16.0, 26.0]
-    image = stills.frames(0, [0])[0]
-    box = stills.sequence_info(0).boxes[0]
+    goat = next(i for i in range(len(videos)) if videos.sequence_info(i).name == "goat")
+    first_row = (LOCAL_DATA / "train/sequences/DAVIS2016/goat/groundtruth.txt").read_text().splitlines()[0]
+    assert videos.sequence_info(goat).boxes[0].tolist() == [float(v) for v in first_row.split(",")]
+    still, _ = stills[0]
+    image = still.frames(0, [0])[0]
+    box = still.sequence_info(0).boxes[0]
     assert image.ndim == 3 and 0 <= box[0] < image.shape[1] and 0 <= box[1] < image.shape[0]
-    (validation, _), = datasets.real_validation(options)
-    assert sorted(validation.sequence_info(i).name for i in range(len(validation))) == ["Crossing", "wakeboard7"]
+    validation = datasets.real_validation(options)
+    assert [d.name for d, _ in validation] == [f"selection_{domain}" for domain in datasets.VALIDATION_DOMAINS]
+    validation_names = {d.sequence_info(i).name for d, _ in validation for i in range(len(d))}
+    assert validation_names <= selection and not validation_names & names

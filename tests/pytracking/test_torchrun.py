@@ -13,8 +13,10 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
+import torch
 from benchmark_trees import square_boxes, write_video
 
 from ltr.utils.box_io import format_boxes
@@ -100,6 +102,7 @@ def reference(dataset, tmp_path_factory) -> Path:
     info = json.loads((out / "run_info.json").read_text())
     assert info["command"] == "python -m pytracking.run_tracker " + shlex.join(args)
     assert info["world_size"] == 1 and info["threads"] == 1 and info["device"] == "cpu"
+    assert info["versions"] == {"torch": torch.__version__, "opencv": cv2.__version__}
     return out
 
 

@@ -1,16 +1,18 @@
 """ATOM-EBM on the local real data, sized for a CPU: ImageNet ResNet-18 (frozen) + IoU-Net trained with the EBM NLL.
 
-Data (``ltr.train_settings.datasets.real_training``): the 48 real training sequences and the 929 COCO still boxes of
-``<local data root>/train``; validation on pairs of Crossing and wakeboard7, which are never trained on. The
-held-out evaluation sequences (Couple, Football1, person9) are used by neither.
+Data (``ltr.train_settings.datasets.real_training``): every real training video of ``<local data root>/train`` except
+the selection set (OTB, UAV123@10fps, UAVDT, DTB70, VOT, LaSOT and DAVIS 2016 clips) plus OTB Crossing, and the
+1,352 still-image boxes (COCO, VOC, indoor scenes, aircraft); validation on pairs of the selection set's drone,
+sports, OTB and DAVIS sequences (``real_validation``). The held-out evaluation sequences (Couple, Football1, person9)
+are used by neither.
 
-The backbone's layer2/layer3 features of 3,000 processed pairs (jittered as in the paper recipe, mirrored with
-probability 0.5, brightness and grayscale jitter) are cached once; each epoch draws 128 fresh GMM proposals per
-pair (sigmas (0.05, 0.05) and (0.5, 0.5), as the paper). Frames of the local sequences are 2-6 source frames apart,
-so ``max_gap`` 50 spans the paper's 200-frame gap. Adam 1e-3 for 3 epochs with validation after each: with 3,000 cached
-pairs the validation loss is lowest after the first epoch and rises after it (the IoU-Net starts to fit the cached
-pairs), so keep the checkpoint with the lowest validation loss (``training_log.csv``); the bundled model is that one.
-``atom_iou_real`` is the IoU-MSE twin: same data, cache, budget and backbone.
+The backbone's layer2/layer3 features of 6,000 processed pairs (jittered as in the paper recipe, mirrored with
+probability 0.5, brightness and grayscale jitter) are cached once; each epoch covers 3,000 of them, the next epoch
+the next 3,000, with 128 fresh GMM proposals per pair (sigmas (0.05, 0.05) and (0.5, 0.5), as the paper). Frames of
+the local sequences are 2-6 source frames apart, so ``max_gap`` 50 spans the paper's 200-frame gap. Adam 1e-3 for 4
+epochs with validation after each; keep the checkpoint with the lowest validation loss (``training_log.csv``): the
+IoU-Net starts to fit the cached pairs once it has seen each of them. ``atom_iou_real`` is the IoU-MSE twin: same
+data, cache, budget and backbone.
 """
 from __future__ import annotations
 
@@ -29,10 +31,10 @@ RECIPE = BBRegRecipe(
     proposal_sigmas=((0.05, 0.05), (0.5, 0.5)),
     max_gap=50,
     batch_size=16,
-    epochs=3,
+    epochs=4,
     samples_per_epoch=3000,
-    feature_cache_pairs=3000,
-    val_feature_cache_pairs=256,
+    feature_cache_pairs=6000,
+    val_feature_cache_pairs=384,
     val_interval=1,
     workers=1,
     lr=1e-3,
