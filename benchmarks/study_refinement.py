@@ -1,8 +1,9 @@
-"""EBM-vs-IoU-Net study: the same tracker with IoU-Nets trained by the EBM NLL and by IoU-MSE, on held-out sequences.
+"""EBM-vs-IoU-Net study: the same tracker with IoU-Nets trained by the EBM NLL and by IoU-MSE, next to outside
+trackers, on held-out sequences and on the selection set.
 
     python benchmarks/study_refinement.py --ebm-checkpoint F --iou-checkpoint G [--default-checkpoint H]
         [--out study_output] [--data-root ../shared/data] [--device cpu] [--seeds 3] [--workers 1]
-        [--variants LABEL ...] [--nanotrack-dir DIR]
+        [--variants LABEL ...] [--sets held_out selection] [--nanotrack-dir DIR] [--vittrack-dir DIR]
 
 Variants (every one through the project's runner and analysis, pytracking protocol):
 
@@ -16,12 +17,16 @@ Variants (every one through the project's runner and analysis, pytracking protoc
 * ``OpenCV CSRT``         an outside reference point
 * ``NanoTrack v2``        a strong fast Siamese tracker through ``cv2.TrackerNano`` (``opencv/nanotrack``), when its
                           model folder is found (``--nanotrack-dir``, ``$NANOTRACK_MODEL_DIR`` or ``../shared/peers``)
+* ``VitTrack``            a small transformer tracker through ``cv2.TrackerVit`` (``opencv/vittrack``), likewise
+                          (``--vittrack-dir``, ``$VITTRACK_MODEL_DIR`` or ``../shared/peers``)
 
-Held-out sequences (never used for training): OTB Couple and Football1, UAV123@10fps person9. Every variant runs
-``--seeds`` times (base seeds 0, 1, ...; each sequence is seeded from its name and the base seed, so a re-run with
-the same number of threads per process gives the same numbers); the table shows means over the runs and the AUC of
-each run. Writes ``study.json``, ``success.png``, ``precision.png`` and the result files under ``--out``; prints a
-Markdown table.
+Sets: ``held_out`` (never used for training or for choosing parameters): OTB Couple and Football1, UAV123@10fps
+person9; ``selection``: the selection set (``ltr.train_settings.datasets.SELECTION_SEQUENCES``), reported per domain,
+where the parameters were chosen. Every variant runs ``--seeds`` times (base seeds 0, 1, ...; each sequence is seeded
+from its name and the base seed, so a re-run with the same number of threads per process gives the same numbers);
+the deterministic OpenCV trackers run once. The tables show means over the runs and the AUC of each run. Writes
+``study.json``, ``success.png``, ``precision.png`` (held-out) and the result files under ``--out``; prints Markdown
+tables. The OpenCV version is recorded: the model-based OpenCV trackers' boxes depend on it.
 """
 from __future__ import annotations
 
@@ -34,28 +39,35 @@ from pathlib import Path
 
 import numpy as np
 
+import cv2
+
 from ltr.admin.paths import DEFAULT_LOCAL_DATA
 from ltr.dataset.benchmarks import load_dataset
+from ltr.dataset.benchmarks.sequence import Sequence
+from ltr.train_settings.datasets import selection_sequences
 from ltr.utils.box_io import load_boxes
 from ltr.utils.files import atomic_write_text
-from pytracking.analysis.metrics import dataset_metrics
+from pytracking.analysis.metrics import dataset_metrics, scoring_dataset, sequence_metrics
 from pytracking.analysis.plots import plot_curves
-from pytracking.analysis.report import evaluate_tracker
 from pytracking.evaluation.runner import RunSpec, result_dir, run_dataset
+from pytracking.evaluation.run_info import library_versions
 
 #: (loader, sub-folder of the data root, sequence names)
 HELD_OUT = (("otb", "sequences/otb", ["Couple", "Football1"]), ("uav123_10fps", "uav123_10fps_mini", ["person9"]))
 
 
-#: NanoTrack v2's ONNX pair next to the repository (``../shared/peers/nanotrack_v2``)
-SHARED_NANOTRACK = DEFAULT_LOCAL_DATA.parent / "peers" / "nanotrack_v2"
+#: the peers' model folders next to the repository (``../shared/peers``)
+SHARED_PEERS = DEFAULT_LOCAL_DATA.parent / "peers"
 
 
-def variants(ebm: str, iou: str, default: str | None, nanotrack_dir: str | None = None) -> dict[str, RunSpec]:
+def variants(ebm: str, iou: str, default: str | None, nanotrack_dir: str | None = None,
+             vittrack_dir: str | None = None) -> dict[str, RunSpec]:
     """Label -> what to run (``default``: also the bundled/default model with the default parameters;
-    ``nanotrack_dir``: also NanoTrack v2 from that folder)."""
+    ``nanotrack_dir`` / ``vittrack_dir``: also NanoTrack v2 / VitTrack from that folder)."""
     result = {"default model": RunSpec("atom_ebm", "default", default)} if default else {}
-    nanotrack = {"NanoTrack v2": RunSpec("opencv", "nanotrack", model_dir=nanotrack_dir)} if nanotrack_dir else {}
+    peers = {"NanoTrack v2": RunSpec("opencv", "nanotrack", model_dir=nanotrack_dir)} if nanotrack_dir else {}
+    if vittrack_dir:
+        peers["VitTrack"] = RunSpec("opencv", "vittrack", model_dir=vittrack_dir)
     return result | {
         "EBM + S1": RunSpec("atom_ebm", "always_refine", ebm),
         "IoU-MSE + fixed": RunSpec("atom_ebm", "atom_baseline", iou),
@@ -63,7 +75,7 @@ def variants(ebm: str, iou: str, default: str | None, nanotrack_dir: str | None 
         "IoU-MSE + S1": RunSpec("atom_ebm", "always_refine", iou),
         "no refinement": RunSpec("atom_ebm", "no_refine", default or ebm),
         "OpenCV CSRT": RunSpec("opencv", "csrt"),
-    } | nanotrack
+    } | peers
 
 
 def frames_per_second(out_dir: Path, names: list[str]) -> float:
@@ -83,6 +95,60 @@ def mean_over_runs(runs: list[dict]) -> dict:
     return mean
 
 
+def score(sequences: list[Sequence], out_dir: Path) -> dict[str, dict]:
+    """Per-sequence metrics of the result files in ``out_dir`` (pytracking protocol; absent-target rows as UAV123)."""
+    per_sequence = {}
+    for sequence in sequences:
+        ground_truth = sequence.ground_truth
+        boxes = load_boxes(out_dir / f"{sequence.name}.txt")
+        per_sequence[sequence.name] = sequence_metrics(boxes, ground_truth,
+                                                       dataset=scoring_dataset(sequence.dataset, ground_truth),
+                                                       target_visible=sequence.target_visible)
+    return per_sequence
+
+
+def run_variant(spec: RunSpec, sets: dict[str, dict[str, list[Sequence]]], out: Path, seeds: int, workers: int,
+                device: str) -> dict[str, list[dict]] | str:
+    """Run one variant ``seeds`` times (once for the deterministic OpenCV trackers) on every set; returns
+    set -> per-run metrics (with ``per_domain`` means and ``per_sequence_auc``), or a one-line failure."""
+    slug = spec.tracker_name + "_" + spec.param + ("_" + Path(spec.checkpoint).stem if spec.checkpoint else "")
+    runs: dict[str, list[dict]] = {name: [] for name in sets}
+    for seed in range(1 if spec.tracker_name == "opencv" else seeds):
+        run_spec = replace(spec, device=device if spec.checkpoint else None, seed=seed)
+        for set_name, domains in sets.items():
+            sequences = [s for domain in domains.values() for s in domain]
+            results = out / "results" / set_name / slug / f"seed{seed}"
+            failures = run_dataset(run_spec, sequences, results, workers=workers)
+            if failures:
+                return f"{set_name}, seed {seed}: failed on {failures}"
+            out_dir = result_dir(results, run_spec.tracker_name, run_spec.param)
+            per_sequence = score(sequences, out_dir)
+            metrics = dataset_metrics(per_sequence.values())
+            metrics["fps"] = frames_per_second(out_dir, [s.name for s in sequences])
+            metrics["per_sequence_auc"] = {name: m["auc"] for name, m in per_sequence.items()}
+            metrics["per_domain"] = {domain: float(np.mean([per_sequence[s.name]["auc"] for s in members]))
+                                     for domain, members in domains.items()}
+            metrics["domain_mean_auc"] = float(np.mean(list(metrics["per_domain"].values())))
+            runs[set_name].append(metrics)
+    return runs
+
+
+def print_table(title: str, summary: dict[str, dict], columns: list[str], column_key: str) -> None:
+    """A Markdown table: one row per variant, means over runs, then the AUC of each ``columns`` entry."""
+    print(f"\n{title}\n")
+    print("| variant | AUC | AUC per run | OP50 | OP75 | Precision | " + " | ".join(f"AUC {n}" for n in columns) + " | FPS |")
+    print("|---" * (7 + len(columns)) + "|")
+    for label, m in summary.items():
+        per = " | ".join(f"{m[column_key][n]:.1f}" for n in columns)
+        runs = " / ".join(f"{auc:.1f}" for auc in m["auc_per_run"])
+        print(f"| {label} | {m['auc']:.1f} | {runs} | {m['op50']:.1f} | {m['op75']:.1f} | {m['precision']:.1f} | {per} | "
+              f"{m['fps']:.2f} |")
+
+
+def _peer_dir(env_var: str, folder: str) -> str | None:
+    return os.environ.get(env_var) or (str(SHARED_PEERS / folder) if (SHARED_PEERS / folder).is_dir() else None)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ebm-checkpoint", required=True)
@@ -93,14 +159,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seeds", type=int, default=3, help="runs per variant (base seeds 0..N-1)")
     parser.add_argument("--workers", type=int, default=1, help="parallel processes over sequences")
+    parser.add_argument("--sets", nargs="+", choices=("held_out", "selection"), default=["held_out", "selection"])
     parser.add_argument("--variants", nargs="+", metavar="LABEL",
                         help="run only these variants (labels as in the table, e.g. 'EBM + S1'); finished result files "
                              "are reused, so separate processes can share the work and a last call with all makes the table")
-    parser.add_argument("--nanotrack-dir", default=os.environ.get("NANOTRACK_MODEL_DIR") or
-                        (str(SHARED_NANOTRACK) if SHARED_NANOTRACK.is_dir() else None),
+    parser.add_argument("--nanotrack-dir", default=_peer_dir("NANOTRACK_MODEL_DIR", "nanotrack_v2"),
                         help="NanoTrack v2 model folder (default: $NANOTRACK_MODEL_DIR, else ../shared/peers/nanotrack_v2)")
+    parser.add_argument("--vittrack-dir", default=_peer_dir("VITTRACK_MODEL_DIR", "vittrack"),
+                        help="VitTrack model folder (default: $VITTRACK_MODEL_DIR, else ../shared/peers/vittrack)")
     args = parser.parse_args(argv)
-    selected = variants(args.ebm_checkpoint, args.iou_checkpoint, args.default_checkpoint, args.nanotrack_dir)
+    selected = variants(args.ebm_checkpoint, args.iou_checkpoint, args.default_checkpoint, args.nanotrack_dir,
+                        args.vittrack_dir)
     unknown = sorted(set(args.variants or []) - set(selected))
     if unknown:
         print(f"study: error: unknown variant(s) {unknown}; valid: {', '.join(selected)}", file=sys.stderr)
@@ -108,39 +177,36 @@ def main(argv: list[str] | None = None) -> int:
     if args.variants:
         selected = {label: spec for label, spec in selected.items() if label in args.variants}
 
-    sequences = [s for loader, folder, names in HELD_OUT for s in load_dataset(loader, args.data_root / folder, sequences=names)]
-    names = [s.name for s in sequences]
-    summary: dict[str, dict] = {}
+    sets: dict[str, dict[str, list[Sequence]]] = {}
+    if "held_out" in args.sets:
+        sets["held_out"] = {name: load_dataset(loader, args.data_root / folder, sequences=[name])
+                            for loader, folder, names in HELD_OUT for name in names}
+    if "selection" in args.sets:
+        sets["selection"] = selection_sequences(args.data_root)
+    summary: dict[str, dict[str, dict]] = {name: {} for name in sets}
     for label, spec in selected.items():
-        device = args.device if spec.checkpoint else None
-        slug = label.lower().replace(" + ", "_").replace(" ", "_").replace("-", "")
-        runs = []
-        for seed in range(args.seeds):
-            run_spec = replace(spec, device=device, seed=seed)
-            results = args.out / "results" / slug / f"seed{seed}"
-            failures = run_dataset(run_spec, sequences, results, workers=args.workers)
-            if failures:
-                print(f"study: {label} (seed {seed}) failed on {failures}", file=sys.stderr)
-                return 1
-            out_dir = result_dir(results, run_spec.tracker_name, run_spec.param)
-            _, per_sequence, _ = evaluate_tracker(sequences, out_dir, "pytracking")
-            metrics = dataset_metrics(per_sequence.values())
-            metrics["fps"] = frames_per_second(out_dir, names)
-            metrics["per_sequence_auc"] = {name: per_sequence[name]["auc"] for name in names}
-            runs.append(metrics)
-        summary[label] = mean_over_runs(runs)
+        runs = run_variant(spec, sets, args.out, args.seeds, args.workers, args.device)
+        if isinstance(runs, str):
+            print(f"study: {label}: {runs}", file=sys.stderr)
+            return 1
+        for set_name, set_runs in runs.items():
+            summary[set_name][label] = mean_over_runs(set_runs)
 
-    plot_curves(summary, "success", args.out / "success.png", title="held-out")
-    plot_curves(summary, "precision", args.out / "precision.png", title="held-out")
-    jsonable = {label: {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in m.items()} for label, m in summary.items()}
-    atomic_write_text(args.out / "study.json", json.dumps({"sequences": names, "variants": jsonable}, indent=1) + "\n")
-    print("| variant | AUC | AUC per run | OP50 | OP75 | Precision | " + " | ".join(f"AUC {n}" for n in names) + " | FPS |")
-    print("|---" * (7 + len(names)) + "|")
-    for label, m in summary.items():
-        per = " | ".join(f"{m['per_sequence_auc'][n]:.1f}" for n in names)
-        runs = " / ".join(f"{auc:.1f}" for auc in m["auc_per_run"])
-        print(f"| {label} | {m['auc']:.1f} | {runs} | {m['op50']:.1f} | {m['op75']:.1f} | {m['precision']:.1f} | {per} | "
-              f"{m['fps']:.2f} |")
+    if "held_out" in summary:
+        plot_curves(summary["held_out"], "success", args.out / "success.png", title="held-out")
+        plot_curves(summary["held_out"], "precision", args.out / "precision.png", title="held-out")
+    jsonable = {set_name: {label: {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in m.items()}
+                           for label, m in rows.items()} for set_name, rows in summary.items()}
+    record = {"versions": library_versions(), "seeds": args.seeds,
+              "sets": {name: {domain: [s.name for s in members] for domain, members in domains.items()}
+                       for name, domains in sets.items()}, "variants": jsonable}
+    atomic_write_text(args.out / "study.json", json.dumps(record, indent=1) + "\n")
+    if "held_out" in summary:
+        print_table("Held-out sequences", summary["held_out"], list(sets["held_out"]), "per_domain")
+    if "selection" in summary:
+        print_table("Selection set (AUC: over all sequences; then per domain)", summary["selection"],
+                    list(sets["selection"]), "per_domain")
+    print(f"\nOpenCV {cv2.__version__}")
     return 0
 
 

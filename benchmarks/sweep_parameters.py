@@ -38,7 +38,7 @@ from ltr.dataset.benchmarks.sequence import Sequence
 from ltr.train_settings.datasets import SELECTION_SEQUENCES, selection_sequences
 from ltr.utils.files import atomic_write_text
 from ltr.utils.device import resolve_device
-from pytracking.analysis.metrics import dataset_metrics, sequence_metrics
+from pytracking.analysis.metrics import dataset_metrics, scoring_dataset, sequence_metrics
 from pytracking.evaluation.runner import run_sequence, seed_sequence
 from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.params import parse_overrides, parse_value, with_overrides
@@ -105,8 +105,7 @@ def evaluate(tracker: AtomEbmTracker, domains: dict[str, list[Sequence]], seed: 
             seed_sequence(sequence.name, seed)
             boxes, _, _ = run_sequence(tracker, sequence)
             ground_truth = sequence.ground_truth[:len(boxes)]
-            # NaN rows (target absent) are scored as in UAV123: a miss for every tracker
-            dataset = "uav123" if np.isnan(ground_truth).any() else sequence.dataset
+            dataset = scoring_dataset(sequence.dataset, ground_truth)
             metrics = sequence_metrics(boxes, ground_truth, dataset=dataset, target_visible=sequence.target_visible)
             per_sequence[sequence.name] = {key: float(metrics[key]) for key in METRICS}
     per_domain = {domain: {key: float(np.mean([per_sequence[s.name][key] for s in sequences])) for key in METRICS}

@@ -43,6 +43,12 @@ NORM_PRECISION_THRESHOLDS = np.arange(51, dtype=np.float64) / 100.0
 OP50_INDEX, OP75_INDEX, PRECISION_INDEX, NORM_PRECISION_INDEX = 10, 15, 20, 20
 
 
+def scoring_dataset(dataset: str, ground_truth: np.ndarray) -> str:
+    """The data-set key to score a sequence of ``dataset`` with: ground truth with NaN rows (target absent, e.g. VOT-LT
+    or DAVIS clips, whose own protocols are not implemented here) is scored by the UAV123 rules, ``dataset`` else."""
+    return "uav123" if np.isnan(np.asarray(ground_truth, dtype=np.float64)).any() else dataset
+
+
 def _as_boxes(boxes: np.ndarray, what: str) -> np.ndarray:
     array = np.asarray(boxes, dtype=np.float64)
     if array.ndim != 2 or array.shape[1] != 4:

@@ -76,6 +76,12 @@ class AtomEbmParams:
         refinement_check_boxes: on the first frame, refine this many perturbed copies of the given box and keep
             refinement on for the sequence only if their mean IoU with it rises
             (``trackers.atom_ebm.refinement_check``); 0 = always refine (the reference behaviour).
+        lost_search_scale: while the target is lost (the previous frame was not_found), the classifier's crop is this
+            many times wider at the same scale (more pixels, the same filter: it is convolutional), so a target that
+            moved while occluded or out of view is found again; 1 = ATOM's fixed crop. On such a frame the map
+            outside the image is ignored, a peak below ``redetection_threshold`` counts as not found, and the sample
+            is not stored in the memory.
+        redetection_threshold: the classifier score a peak of a wider search needs to count as the target.
         refine_at_border: also refine when the classifier's box (new position, previous size) reaches past the
             image border. The crop replicates the border there, so the IoU-Net sees only the visible part and fits
             the box to it; False makes such frames classifier-only (position, previous size). True is the
@@ -141,6 +147,8 @@ class AtomEbmParams:
     iou_window_margin: float | None = 0.25
     refinement_check_boxes: int = 0
     refine_at_border: bool = False
+    lost_search_scale: float = 1.0
+    redetection_threshold: float = 0.5
     # misc
     seed: int | None = None
 
@@ -178,6 +186,8 @@ class AtomEbmParams:
                                  f"got {self.compile_refinement!r}")
             if self.refinement != "ascent" or self.iou_window_margin is not None:
                 raise ValueError("compile_refinement needs refinement='ascent' and iou_window_margin=None (fixed shapes)")
+        if not self.lost_search_scale >= 1.0:
+            raise ValueError(f"lost_search_scale must be >= 1, got {self.lost_search_scale}")
         if not 0.0 < self.step_decay <= 1.0:
             raise ValueError(f"step_decay must be in (0, 1], got {self.step_decay}")
 
@@ -193,6 +203,13 @@ class AtomEbmParams:
 
     def _stride(self, name: str) -> int:
         return self.hog_cell_size if name == HOG_COLOR else BACKBONE_LAYER_STRIDES[name]
+
+    @property
+    def lost_sample_size(self) -> int:
+        """Side (crop px) of the classifier's crop while the target is lost: ``lost_search_scale`` times
+        ``image_sample_size``, rounded to whole feature cells."""
+        cells = round(self.image_sample_size * self.lost_search_scale / self.feature_stride)
+        return cells * self.feature_stride
 
     @property
     def feature_size(self) -> int:

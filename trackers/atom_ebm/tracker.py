@@ -191,17 +191,22 @@ class AtomEbmTracker(Tracker):
         p = self.params
         timer = StageTimer(self.device, self.time_stages)
         self.frame_num += 1
-        size = p.image_sample_size
+        wide = self.last_flag == NOT_FOUND and p.lost_sample_size > p.image_sample_size
+        size = p.lost_sample_size if wide else p.image_sample_size
         center = self.pos.copy()
         scale = self._scale(p.search_area_scale)
         crop = self.normalize(extract_crop(image, tuple(center), scale, size))
         timer.mark("other")
-        shared = self._iou_maps_from_classifier_crop()
+        shared = self._iou_maps_from_classifier_crop() and not wide
         classifier_maps, features = self._features(crop, with_iou_maps=shared)
         timer.mark("backbone")
         projected = self.classifier.project(classifier_maps)
         score_map = self.classifier.score_map(projected)
+        if wide:  # the wide crop reaches past the image more often: its replicated border must not be a detection
+            score_map = _outside_image_suppressed(score_map, center, scale, self.image_size)
         loc = localize_target(score_map, tuple(self.size / scale), p)
+        if wide and loc.flag != NOT_FOUND and loc.max_score < p.redetection_threshold:
+            loc = replace(loc, flag=NOT_FOUND)
         self.last_flag = loc.flag
         if loc.flag is not None:
             logger.debug("frame %d: %s (peak %.3f)", self.frame_num, loc.flag, loc.max_score)
@@ -222,7 +227,7 @@ class AtomEbmTracker(Tracker):
             self._clamp_state()
         timer.mark("refinement")
         offset = torch.as_tensor((self.pos - center) / scale, dtype=torch.float32)
-        self.classifier.update(projected, offset, loc.flag, self.frame_num)
+        self.classifier.update(None if wide else projected, offset, loc.flag, self.frame_num)
         timer.mark("classifier")
         return TrackerOutput(box=self._box(), score=float(score), timings=timer.timings())
 
@@ -308,6 +313,18 @@ class AtomEbmTracker(Tracker):
 def _window_box_score(boxes: torch.Tensor, offset: torch.Tensor, frame: PreparedFrame) -> torch.Tensor:
     """IoU-Net scores [N] of crop boxes [N, 4] (xywh) on a frame prepared from a feature window at ``offset`` [4]."""
     return score_proposals((boxes - offset)[None], frame)[0]
+
+
+def _outside_image_suppressed(score_map: torch.Tensor, center: np.ndarray, scale: float, image_size: np.ndarray
+                              ) -> torch.Tensor:
+    """``score_map`` [side, side] of the crop centred at ``center`` (x, y) with ``scale`` image px per crop px, with
+    the positions outside the image set to the map's minimum."""
+    side = score_map.shape[-1]
+    low = np.floor(-center / scale + side / 2).astype(int).clip(0, side)
+    high = np.ceil((image_size - center) / scale + side / 2).astype(int).clip(0, side)
+    inside = torch.zeros_like(score_map, dtype=torch.bool)
+    inside[low[1]:high[1], low[0]:high[0]] = True
+    return torch.where(inside, score_map, score_map.min())
 
 
 def _cpu_generator(rng: np.random.Generator) -> torch.Generator:
