@@ -15,9 +15,10 @@ the estimate's size error that refinement keeps: the least-squares slope of log(
 log(estimate / true size) (1: the size is not refined at all, 0: the estimate's size error is removed; for a whole
 domain, the sample-weighted mean of the sequences' slopes).
 
-Domains: the real sequences the bundled model trained on (OTB Crossing, UAV123@10fps wakeboard7), the held-out
-real sequences (Couple, Football1, person9) and four held-out procedural sequences (``ltr.dataset.synthetic``,
-seed 2,000,000, never used in training or validation). Seeded: a re-run gives the same numbers.
+Domains: the selection set's domains (``ltr.train_settings.datasets.SELECTION_SEQUENCES``: drone, sports, OTB, DAVIS,
+lost targets; never trained on by ``atom_ebm_real``), the held-out real sequences (Couple, Football1, person9) and
+four held-out procedural sequences (``ltr.dataset.synthetic``, seed 2,000,000, never used in training or validation).
+Seeded: a re-run gives the same numbers.
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ from ltr.admin.paths import DEFAULT_LOCAL_DATA
 from ltr.dataset.benchmarks import load_dataset
 from ltr.dataset.benchmarks.sequence import Sequence
 from ltr.dataset.synthetic import SyntheticDataset, SyntheticParams
+from ltr.train_settings.datasets import selection_sequences
 from ltr.utils.files import atomic_write_text
 from ltr.utils.image_io import read_image
 from pytracking.analysis.metrics import iou_continuous
@@ -46,10 +48,7 @@ from trackers.atom_ebm.refinement_check import CENTRE_NOISE, LOG_SIZE_NOISE
 from trackers.atom_ebm.tracker import AtomEbmTracker
 from trackers.atom_ebm.weights import resolve_checkpoint
 
-REAL_SEQUENCES = {
-    "real, trained on": (("otb", "sequences/otb", ["Crossing"]), ("uav123_10fps", "uav123_10fps_mini", ["wakeboard7"])),
-    "real, held out": (("otb", "sequences/otb", ["Couple", "Football1"]), ("uav123_10fps", "uav123_10fps_mini", ["person9"])),
-}
+HELD_OUT = (("otb", "sequences/otb", ["Couple", "Football1"]), ("uav123_10fps", "uav123_10fps_mini", ["person9"]))
 SYNTHETIC_SEED = 2_000_000
 
 
@@ -144,8 +143,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"refinement_transfer: parameter set {args.param} does not refine", file=sys.stderr)
         return 2
     try:
-        domains = {label: [s for loader, folder, names in spec for s in load_dataset(loader, args.data_root / folder, sequences=names)]
-                   for label, spec in REAL_SEQUENCES.items()}
+        domains = {f"selection: {domain}": sequences
+                   for domain, sequences in selection_sequences(args.data_root).items()}
+        domains["held out"] = [s for loader, folder, names in HELD_OUT
+                               for s in load_dataset(loader, args.data_root / folder, sequences=names)]
         nets = {str(c or "bundled"): load_network(resolve_checkpoint(c), device="cpu") for c in args.checkpoint}
     except (FileNotFoundError, ValueError) as error:
         print(f"refinement_transfer: error: {error}", file=sys.stderr)

@@ -115,7 +115,16 @@ def _model_factory(kind: str, model_dir: str | os.PathLike | None) -> Callable[[
     paths = model_files(kind, model_dir)
 
     def create() -> object:
-        return spec.create(paths)
+        # OpenCV 5's DNN engine warns on stderr that it ignores the preferred target it sets itself: not ours to see
+        logging = getattr(getattr(cv2, "utils", None), "logging", None)
+        level = logging.getLogLevel() if logging else None
+        if logging:
+            logging.setLogLevel(logging.LOG_LEVEL_ERROR)
+        try:
+            return spec.create(paths)
+        finally:
+            if logging:
+                logging.setLogLevel(level)
 
     try:
         create()
@@ -183,8 +192,8 @@ class OpenCVTracker(Tracker):
         box = tuple(float(v) for v in rect)
         if ok and len(box) == 4 and all(math.isfinite(v) for v in box) and box[2] > 0 and box[3] > 0:
             self._box = box  # type: ignore[assignment]
-            get_score = getattr(self._tracker, "getTrackingScore", None)
-            score = float(get_score()) if get_score is not None else 1.0
+            # CSRT / KCF have getTrackingScore too since OpenCV 5, but it returns -1 there (no confidence)
+            score = float(self._tracker.getTrackingScore()) if self.kind in MODEL_KINDS else 1.0
         else:
             score = 0.0
         return TrackerOutput(box=self._box, score=score, timings={"opencv": elapsed})
