@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("pytracking.analysis.report", "AUC / OP50 / OP75 / precision table and plots from result files"),
     "pack-trackingnet": ("pytracking.util_scripts.pack_trackingnet_results", "zip TrackingNet test results for the server"),
     "train": ("ltr.run_training", "train the IoU-Net"),
+    "export": ("ltr.admin.export", "write a training checkpoint as a compact tracking model (fp16, provenance JSON)"),
 }
 
 

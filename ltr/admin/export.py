@@ -1,6 +1,6 @@
 """Export a trained checkpoint as a compact tracking model: weights only, unused layers dropped, optional fp16.
 
-    python -m ltr.admin.export CHECKPOINT OUT.pth [--fp16] [--info INFO.json]
+    atom-ebm export CHECKPOINT OUT.pth [--fp16] [--info INFO.json]     (or python -m ltr.admin.export ...)
 
 Keeps ``net`` (without ``feature_extractor.layer4.*`` / ``feature_extractor.fc.*``, which tracking never runs)
 and ``net_constructor``; drops optimizer, scheduler and RNG state. ``ltr.admin.loading.load_network`` reads the
@@ -9,7 +9,6 @@ training options, recipe and per-epoch log of the source checkpoint, so the mode
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ import torch
 
 from ltr.admin.checkpoint import load_checkpoint, save_checkpoint
 from ltr.admin.loading import OPTIONAL_KEY_PREFIXES, load_network, resolve_checkpoint_path
+from ltr.utils.cli_errors import ArgumentParser, run_command
 from ltr.utils.files import atomic_write_text
 
 PROVENANCE_KEYS = ("epoch", "settings", "objective", "options", "recipe", "history")
@@ -42,18 +42,18 @@ def export_model(checkpoint: str | Path, out: str | Path, *, fp16: bool = False)
     return provenance
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ltr.admin.export", description=__doc__.split("\n")[0])
+def main(argv: Sequence[str] | None = None, prog: str = "python -m ltr.admin.export") -> int:
+    """Entry point: 0 written, 2 a bad checkpoint or argument (one line on stderr), 1 a failure while writing."""
+    parser = ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     parser.add_argument("checkpoint", help="training checkpoint file or folder (its newest *.pth.tar)")
     parser.add_argument("out", type=Path, help="compact model file to write")
     parser.add_argument("--fp16", action="store_true", help="store floating-point tensors as float16")
     parser.add_argument("--info", type=Path, help="also write the provenance JSON here")
-    args = parser.parse_args(argv)
-    try:
-        provenance = export_model(args.checkpoint, args.out, fp16=args.fp16)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"export: {error}", file=sys.stderr)
-        return 1
+    return run_command(parser, argv, _export)
+
+
+def _export(args) -> int:
+    provenance = export_model(args.checkpoint, args.out, fp16=args.fp16)
     if args.info:
         atomic_write_text(args.info, json.dumps(provenance, indent=2, default=_jsonable) + "\n")
     size_mb = args.out.stat().st_size / 2**20

@@ -42,5 +42,6 @@ def test_export_drops_unused_layers_and_keeps_outputs(tmp_path):
 def test_export_rejects_a_file_that_is_not_a_training_checkpoint(tmp_path, capsys):
     bad = tmp_path / "bad.pth.tar"
     save_checkpoint(bad, {"weights": torch.zeros(1)})
-    assert export_main([str(bad), str(tmp_path / "o.pth")]) == 1
-    assert "bad.pth.tar" in capsys.readouterr().err
+    assert export_main([str(bad), str(tmp_path / "o.pth")]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "bad.pth.tar" in error and error.startswith("python -m ltr.admin.export: error:")
