@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import math
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -12,6 +13,8 @@ BACKBONE_LAYER_STRIDES = {"layer1": 4, "layer2": 8, "layer3": 16}
 HOG_COLOR = "hog_color"
 LAYER3_STRIDE = BACKBONE_LAYER_STRIDES["layer3"]
 BOX_NORMALIZATIONS = ("own", "first")
+#: the classifier's crop stays at least this many target sizes wide (``max_search_image_ratio``)
+MIN_SEARCH_AREA_SCALE = 2.0
 #: ``torch.compile`` modes accepted by ``compile_refinement``
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs", "cudagraphs")
 
@@ -31,6 +34,10 @@ class AtomEbmParams:
     Sampling geometry:
         image_sample_size: side of the square crop fed to the backbone (px); layer3 map = size / 16.
         search_area_scale: the crop covers a square of area ``search_area_scale**2 * w * h``.
+        max_search_image_ratio: for a large target, the classifier's search area is reduced (per sequence, from the
+            first box; never below ``MIN_SEARCH_AREA_SCALE``) so that its crop is at most this many times the image's
+            larger side: a crop far larger than the image is mostly replicated border, at a coarser resolution.
+            None = always ``search_area_scale``.
         iou_search_area_scale: search area of the IoU-Net's crop: the search-area factor its training used (5 for the
             bundled model and the reference). When it differs from ``search_area_scale`` the tracker cuts a second
             crop for the IoU-Net; a backbone classifier then costs a second backbone pass.
@@ -94,6 +101,7 @@ class AtomEbmParams:
     # sampling geometry
     image_sample_size: int = 288
     search_area_scale: float = 3.0
+    max_search_image_ratio: float | None = None
     iou_search_area_scale: float = 5.0
     iou_crop_size: int = 192
     inside_ratio: float = 0.2
@@ -186,6 +194,8 @@ class AtomEbmParams:
                                  f"got {self.compile_refinement!r}")
             if self.refinement != "ascent" or self.iou_window_margin is not None:
                 raise ValueError("compile_refinement needs refinement='ascent' and iou_window_margin=None (fixed shapes)")
+        if self.max_search_image_ratio is not None and not self.max_search_image_ratio > 0.0:
+            raise ValueError(f"max_search_image_ratio must be > 0 or None, got {self.max_search_image_ratio}")
         if not self.lost_search_scale >= 1.0:
             raise ValueError(f"lost_search_scale must be >= 1, got {self.lost_search_scale}")
         if not 0.0 < self.step_decay <= 1.0:
@@ -203,6 +213,14 @@ class AtomEbmParams:
 
     def _stride(self, name: str) -> int:
         return self.hog_cell_size if name == HOG_COLOR else BACKBONE_LAYER_STRIDES[name]
+
+    def classifier_search_area(self, target_size: tuple[float, float], image_size: tuple[float, float]) -> float:
+        """The classifier's search area for a sequence whose first box has ``target_size`` (w, h) in an image of
+        ``image_size`` (w, h): ``search_area_scale``, reduced per ``max_search_image_ratio``."""
+        if self.max_search_image_ratio is None:
+            return self.search_area_scale
+        limit = self.max_search_image_ratio * max(image_size) / math.sqrt(target_size[0] * target_size[1])
+        return max(min(self.search_area_scale, limit), MIN_SEARCH_AREA_SCALE)
 
     @property
     def lost_sample_size(self) -> int:

@@ -68,6 +68,7 @@ class AtomEbmTracker(Tracker):
         self.last_flag: str | None = None
         self.refining = self.use_iou_net  # per sequence: switched off by a failed first-frame self-check
         self.refinement_check: CheckResult | None = None
+        self.search_area = params.search_area_scale  # the classifier's, per sequence (set by initialize)
         #: report per-stage seconds in ``TrackerOutput.timings`` on CUDA too (synchronises after every stage,
         #: ``StageTimer``); on the CPU they are always reported, at no cost
         self.time_stages = False
@@ -76,7 +77,7 @@ class AtomEbmTracker(Tracker):
     def _iou_maps_from_classifier_crop(self) -> bool:
         """Whether the IoU-Net's maps are needed and come from the classifier's crop (same search area and side)."""
         p = self.params
-        return (self.refining and p.iou_search_area_scale == p.search_area_scale
+        return (self.refining and p.iou_search_area_scale == self.search_area
                 and p.iou_crop_size == p.image_sample_size)
 
     def _features(self, crops: torch.Tensor, with_iou_maps: bool) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -140,10 +141,11 @@ class AtomEbmTracker(Tracker):
         self.pos = np.array([x + w / 2, y + h / 2], dtype=np.float64)
         self.size = np.array([w, h], dtype=np.float64)
         self.min_size = np.minimum(self.size, MIN_TARGET_SIDE)
+        self.search_area = p.classifier_search_area((w, h), tuple(self.image_size))
         self.frame_num = 1
         self.refining = self.use_iou_net
         self.refinement_check = None
-        scale = self._scale(p.search_area_scale)
+        scale = self._scale(self.search_area)
         size = p.image_sample_size
         expanded = extract_crop(image, tuple(self.pos), scale, 2 * size)
         crops, offsets = augmented_samples(expanded, size, (0.0, 0.0), p, self.rng)
@@ -155,7 +157,8 @@ class AtomEbmTracker(Tracker):
             dropped = samples[:1] * (keep >= p.dropout_prob) / (1.0 - p.dropout_prob)  # channel dropout (dropout2d)
             samples = torch.cat((samples, dropped), dim=0)
             offsets = np.concatenate((offsets, np.repeat(offsets[:1], num_dropout, axis=0)), axis=0)
-        self.classifier = OnlineClassifier(p, samples.shape[1], self.device, generator=_cpu_generator(self.rng))
+        self.classifier = OnlineClassifier(replace(p, search_area_scale=self.search_area), samples.shape[1], self.device,
+                                           generator=_cpu_generator(self.rng))
         self.classifier.initialize(samples, self.classifier.labels(torch.from_numpy(offsets)))
         if self.use_iou_net:
             if not shared:  # the IoU-Net's own crops, as in tracking: the identity and the shifted ones
@@ -194,7 +197,7 @@ class AtomEbmTracker(Tracker):
         wide = self.last_flag == NOT_FOUND and p.lost_sample_size > p.image_sample_size
         size = p.lost_sample_size if wide else p.image_sample_size
         center = self.pos.copy()
-        scale = self._scale(p.search_area_scale)
+        scale = self._scale(self.search_area)
         crop = self.normalize(extract_crop(image, tuple(center), scale, size))
         timer.mark("other")
         shared = self._iou_maps_from_classifier_crop() and not wide
