@@ -165,21 +165,6 @@ def test_parameter_sets_and_errors():
         AtomEbmParams(refinement="newton")
 
 
-def test_search_area_shrinks_for_a_target_large_in_its_image():
-    params = AtomEbmParams(search_area_scale=5.0, max_search_image_ratio=1.0)
-    # a 30 x 30 drone target in 1280 x 720: the 150 px crop fits easily, the full search area stays
-    assert params.classifier_search_area((30.0, 30.0), (1280.0, 720.0)) == 5.0
-    # a 440 x 181 car in 854 x 480: 5 * sqrt(440 * 181) = 1411 px > 854 px, so 854 / sqrt(440 * 181) = 3.03 targets
-    assert params.classifier_search_area((440.0, 181.0), (854.0, 480.0)) == pytest.approx(854.0 / (440.0 * 181.0) ** 0.5)
-    # a target filling the frame: never below 2 target sizes
-    assert params.classifier_search_area((800.0, 450.0), (854.0, 480.0)) == 2.0
-    assert AtomEbmParams(search_area_scale=5.0).classifier_search_area((800.0, 450.0), (854.0, 480.0)) == 5.0
-    with pytest.raises(ValueError, match="max_search_image_ratio"):
-        AtomEbmParams(max_search_image_ratio=0.0)
-    with pytest.raises(ValueError, match="lost_search_scale"):
-        AtomEbmParams(lost_search_scale=0.5)
-
-
 def test_command_line_values_become_parameter_values():
     assert parse_value("2e-3") == 0.002 and parse_value("4") == 4 and parse_value("None") is None
     assert parse_value("((0.6, 0.6),)") == ((0.6, 0.6),) and parse_value("own") == "own"

@@ -82,35 +82,3 @@ def test_classifier_alone_follows_the_position_but_keeps_the_size(network, seque
     np.testing.assert_array_equal(boxes[:, 2:], np.repeat(truth[:1, 2:], NUM_FRAMES, axis=0))
     centre_error = np.linalg.norm(boxes[:, :2] + boxes[:, 2:] / 2 - truth[:, :2] - truth[:, 2:] / 2, axis=1)
     assert centre_error.max() < 12.0, centre_error  # the target moves 6.7 px per frame, 74 px in all
-
-
-def vanishing_target_sequence(seed: int = 1) -> tuple[list[np.ndarray], np.ndarray]:
-    """640 x 240 frames: the demo patch (36 x 54 px) at (100, 90) for 4 frames, absent for 3 (NaN rows), then at
-    (250, 90): 150 px right, beyond the classifier's normal crop (3 target sizes, 132 px, wide), within a 2.5x wider
-    one."""
-    rng = np.random.default_rng(seed)
-    background = cv2.resize((rng.random((30, 80, 3)) * 255).astype(np.uint8), (640, 240), interpolation=cv2.INTER_CUBIC)
-    patch = cv2.resize(read_image(demo_sequence().frames[0])[40:140, 150:210], (36, 54), interpolation=cv2.INTER_AREA)
-    frames, boxes = [], []
-    for index in range(12):
-        frame = background.copy()
-        x = 100 if index < 4 else 250
-        if 4 <= index < 7:
-            boxes.append((np.nan,) * 4)
-        else:
-            frame[90:144, x:x + 36] = patch
-            boxes.append((x, 90, 36, 54))
-        frames.append(frame)
-    return frames, np.array(boxes, dtype=np.float64)
-
-
-@pytest.mark.parametrize("lost_search_scale, found_again", [(1.0, False), (2.5, True)])
-def test_a_wider_search_while_lost_finds_a_returning_target(network, lost_search_scale, found_again):
-    frames, truth = vanishing_target_sequence()
-    params = with_overrides(get_parameters("no_refine"), {**LIGHT_INIT, "seed": 0, "lost_search_scale": lost_search_scale})
-    tracker = AtomEbmTracker(network, params, "cpu")
-    tracker.initialize(frames[0], truth[0].tolist())
-    outputs = [tracker.track(frame) for frame in frames[1:]]
-    assert all(output.score == -np.inf for output in outputs[3:6])  # absent: not found, the box stays
-    returned = iou_continuous(np.array([output.box for output in outputs[7:]]), truth[8:])
-    assert (returned.min() > 0.7) == found_again and (returned.max() < 0.1) != found_again, returned

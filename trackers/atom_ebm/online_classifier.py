@@ -56,25 +56,24 @@ class OnlineClassifier:
         return project(features, self.model.projection)
 
     def score_map(self, projected: torch.Tensor) -> torch.Tensor:
-        """Fourier-upsampled raw score map [side, side] of one projected sample [1, D, S, S], side = S * stride: the
-        crop's side (``image_sample_size``, or more for a wider search at the same scale; the filter is convolutional).
+        """Fourier-upsampled raw score map [sample_size, sample_size] of one projected sample [1, D, S, S].
 
-        Index (side // 2, side // 2) is zero displacement; one index is one crop pixel.
+        Index (sample_size // 2, sample_size // 2) is zero displacement; one index is one crop pixel.
         """
         scores = self.model.scores(projected)[0, 0]
-        return fourier_upsample(scores, projected.shape[-1] * self.params.feature_stride)
+        return fourier_upsample(scores, self.params.image_sample_size)
 
-    def update(self, projected: torch.Tensor | None, offset: torch.Tensor, flag: str | None, frame_num: int) -> None:
-        """Per-frame update: store the sample (unless not_found/uncertain, or None) and re-train the filter when due.
+    def update(self, projected: torch.Tensor, offset: torch.Tensor, flag: str | None, frame_num: int) -> None:
+        """Per-frame update: store the sample (unless not_found/uncertain) and re-train the filter when due.
 
         Args:
-            projected: [1, D, S, S] projected sample of this frame; None stores nothing (e.g. a wider search crop).
+            projected: [1, D, S, S] projected sample of this frame.
             offset: [2] (dx, dy) target displacement from the crop centre in crop pixels (after refinement).
             flag: the frame's localisation flag.
             frame_num: 1-based frame number (1 = the initial frame).
         """
         p = self.params
-        if projected is not None and flag not in (NOT_FOUND, UNCERTAIN):
+        if flag not in (NOT_FOUND, UNCERTAIN):
             lr = p.hard_negative_learning_rate if flag == HARD_NEGATIVE else p.learning_rate
             self.memory.add(projected[0], self.labels(offset[None])[0], lr)
         if flag == HARD_NEGATIVE:

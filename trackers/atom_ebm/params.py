@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import ast
-import math
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -13,8 +12,6 @@ BACKBONE_LAYER_STRIDES = {"layer1": 4, "layer2": 8, "layer3": 16}
 HOG_COLOR = "hog_color"
 LAYER3_STRIDE = BACKBONE_LAYER_STRIDES["layer3"]
 BOX_NORMALIZATIONS = ("own", "first")
-#: the classifier's crop stays at least this many target sizes wide (``max_search_image_ratio``)
-MIN_SEARCH_AREA_SCALE = 2.0
 #: ``torch.compile`` modes accepted by ``compile_refinement``
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs", "cudagraphs")
 
@@ -34,10 +31,6 @@ class AtomEbmParams:
     Sampling geometry:
         image_sample_size: side of the square crop fed to the backbone (px); layer3 map = size / 16.
         search_area_scale: the crop covers a square of area ``search_area_scale**2 * w * h``.
-        max_search_image_ratio: for a large target, the classifier's search area is reduced (per sequence, from the
-            first box; never below ``MIN_SEARCH_AREA_SCALE``) so that its crop is at most this many times the image's
-            larger side: a crop far larger than the image is mostly replicated border, at a coarser resolution.
-            None = always ``search_area_scale``.
         iou_search_area_scale: search area of the IoU-Net's crop: the search-area factor its training used (5 for the
             bundled model and the reference). When it differs from ``search_area_scale`` the tracker cuts a second
             crop for the IoU-Net; a backbone classifier then costs a second backbone pass.
@@ -83,12 +76,6 @@ class AtomEbmParams:
         refinement_check_boxes: on the first frame, refine this many perturbed copies of the given box and keep
             refinement on for the sequence only if their mean IoU with it rises
             (``trackers.atom_ebm.refinement_check``); 0 = always refine (the reference behaviour).
-        lost_search_scale: while the target is lost (the previous frame was not_found), the classifier's crop is this
-            many times wider at the same scale (more pixels, the same filter: it is convolutional), so a target that
-            moved while occluded or out of view is found again; 1 = ATOM's fixed crop. On such a frame the map
-            outside the image is ignored, a peak below ``redetection_threshold`` counts as not found, and the sample
-            is not stored in the memory.
-        redetection_threshold: the classifier score a peak of a wider search needs to count as the target.
         refine_at_border: also refine when the classifier's box (new position, previous size) reaches past the
             image border. The crop replicates the border there, so the IoU-Net sees only the visible part and fits
             the box to it; False makes such frames classifier-only (position, previous size). True is the
@@ -101,7 +88,6 @@ class AtomEbmParams:
     # sampling geometry
     image_sample_size: int = 288
     search_area_scale: float = 3.0
-    max_search_image_ratio: float | None = None
     iou_search_area_scale: float = 5.0
     iou_crop_size: int = 192
     inside_ratio: float = 0.2
@@ -155,8 +141,6 @@ class AtomEbmParams:
     iou_window_margin: float | None = 0.25
     refinement_check_boxes: int = 0
     refine_at_border: bool = False
-    lost_search_scale: float = 1.0
-    redetection_threshold: float = 0.5
     # misc
     seed: int | None = None
 
@@ -194,10 +178,6 @@ class AtomEbmParams:
                                  f"got {self.compile_refinement!r}")
             if self.refinement != "ascent" or self.iou_window_margin is not None:
                 raise ValueError("compile_refinement needs refinement='ascent' and iou_window_margin=None (fixed shapes)")
-        if self.max_search_image_ratio is not None and not self.max_search_image_ratio > 0.0:
-            raise ValueError(f"max_search_image_ratio must be > 0 or None, got {self.max_search_image_ratio}")
-        if not self.lost_search_scale >= 1.0:
-            raise ValueError(f"lost_search_scale must be >= 1, got {self.lost_search_scale}")
         if not 0.0 < self.step_decay <= 1.0:
             raise ValueError(f"step_decay must be in (0, 1], got {self.step_decay}")
 
@@ -213,21 +193,6 @@ class AtomEbmParams:
 
     def _stride(self, name: str) -> int:
         return self.hog_cell_size if name == HOG_COLOR else BACKBONE_LAYER_STRIDES[name]
-
-    def classifier_search_area(self, target_size: tuple[float, float], image_size: tuple[float, float]) -> float:
-        """The classifier's search area for a sequence whose first box has ``target_size`` (w, h) in an image of
-        ``image_size`` (w, h): ``search_area_scale``, reduced per ``max_search_image_ratio``."""
-        if self.max_search_image_ratio is None:
-            return self.search_area_scale
-        limit = self.max_search_image_ratio * max(image_size) / math.sqrt(target_size[0] * target_size[1])
-        return max(min(self.search_area_scale, limit), MIN_SEARCH_AREA_SCALE)
-
-    @property
-    def lost_sample_size(self) -> int:
-        """Side (crop px) of the classifier's crop while the target is lost: ``lost_search_scale`` times
-        ``image_sample_size``, rounded to whole feature cells."""
-        cells = round(self.image_sample_size * self.lost_search_scale / self.feature_stride)
-        return cells * self.feature_stride
 
     @property
     def feature_size(self) -> int:

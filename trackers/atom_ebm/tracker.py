@@ -68,7 +68,6 @@ class AtomEbmTracker(Tracker):
         self.last_flag: str | None = None
         self.refining = self.use_iou_net  # per sequence: switched off by a failed first-frame self-check
         self.refinement_check: CheckResult | None = None
-        self.search_area = params.search_area_scale  # the classifier's, per sequence (set by initialize)
         #: report per-stage seconds in ``TrackerOutput.timings`` on CUDA too (synchronises after every stage,
         #: ``StageTimer``); on the CPU they are always reported, at no cost
         self.time_stages = False
@@ -77,7 +76,7 @@ class AtomEbmTracker(Tracker):
     def _iou_maps_from_classifier_crop(self) -> bool:
         """Whether the IoU-Net's maps are needed and come from the classifier's crop (same search area and side)."""
         p = self.params
-        return (self.refining and p.iou_search_area_scale == self.search_area
+        return (self.refining and p.iou_search_area_scale == p.search_area_scale
                 and p.iou_crop_size == p.image_sample_size)
 
     def _features(self, crops: torch.Tensor, with_iou_maps: bool) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -141,11 +140,10 @@ class AtomEbmTracker(Tracker):
         self.pos = np.array([x + w / 2, y + h / 2], dtype=np.float64)
         self.size = np.array([w, h], dtype=np.float64)
         self.min_size = np.minimum(self.size, MIN_TARGET_SIDE)
-        self.search_area = p.classifier_search_area((w, h), tuple(self.image_size))
         self.frame_num = 1
         self.refining = self.use_iou_net
         self.refinement_check = None
-        scale = self._scale(self.search_area)
+        scale = self._scale(p.search_area_scale)
         size = p.image_sample_size
         expanded = extract_crop(image, tuple(self.pos), scale, 2 * size)
         crops, offsets = augmented_samples(expanded, size, (0.0, 0.0), p, self.rng)
@@ -157,8 +155,7 @@ class AtomEbmTracker(Tracker):
             dropped = samples[:1] * (keep >= p.dropout_prob) / (1.0 - p.dropout_prob)  # channel dropout (dropout2d)
             samples = torch.cat((samples, dropped), dim=0)
             offsets = np.concatenate((offsets, np.repeat(offsets[:1], num_dropout, axis=0)), axis=0)
-        self.classifier = OnlineClassifier(replace(p, search_area_scale=self.search_area), samples.shape[1], self.device,
-                                           generator=_cpu_generator(self.rng))
+        self.classifier = OnlineClassifier(p, samples.shape[1], self.device, generator=_cpu_generator(self.rng))
         self.classifier.initialize(samples, self.classifier.labels(torch.from_numpy(offsets)))
         if self.use_iou_net:
             if not shared:  # the IoU-Net's own crops, as in tracking: the identity and the shifted ones
@@ -194,22 +191,17 @@ class AtomEbmTracker(Tracker):
         p = self.params
         timer = StageTimer(self.device, self.time_stages)
         self.frame_num += 1
-        wide = self.last_flag == NOT_FOUND and p.lost_sample_size > p.image_sample_size
-        size = p.lost_sample_size if wide else p.image_sample_size
+        size = p.image_sample_size
         center = self.pos.copy()
-        scale = self._scale(self.search_area)
+        scale = self._scale(p.search_area_scale)
         crop = self.normalize(extract_crop(image, tuple(center), scale, size))
         timer.mark("other")
-        shared = self._iou_maps_from_classifier_crop() and not wide
+        shared = self._iou_maps_from_classifier_crop()
         classifier_maps, features = self._features(crop, with_iou_maps=shared)
         timer.mark("backbone")
         projected = self.classifier.project(classifier_maps)
         score_map = self.classifier.score_map(projected)
-        if wide:  # the wide crop reaches past the image more often: its replicated border must not be a detection
-            score_map = _outside_image_suppressed(score_map, center, scale, self.image_size)
         loc = localize_target(score_map, tuple(self.size / scale), p)
-        if wide and loc.flag != NOT_FOUND and loc.max_score < p.redetection_threshold:
-            loc = replace(loc, flag=NOT_FOUND)
         self.last_flag = loc.flag
         if loc.flag is not None:
             logger.debug("frame %d: %s (peak %.3f)", self.frame_num, loc.flag, loc.max_score)
@@ -230,7 +222,7 @@ class AtomEbmTracker(Tracker):
             self._clamp_state()
         timer.mark("refinement")
         offset = torch.as_tensor((self.pos - center) / scale, dtype=torch.float32)
-        self.classifier.update(None if wide else projected, offset, loc.flag, self.frame_num)
+        self.classifier.update(projected, offset, loc.flag, self.frame_num)
         timer.mark("classifier")
         return TrackerOutput(box=self._box(), score=float(score), timings=timer.timings())
 
@@ -316,18 +308,6 @@ class AtomEbmTracker(Tracker):
 def _window_box_score(boxes: torch.Tensor, offset: torch.Tensor, frame: PreparedFrame) -> torch.Tensor:
     """IoU-Net scores [N] of crop boxes [N, 4] (xywh) on a frame prepared from a feature window at ``offset`` [4]."""
     return score_proposals((boxes - offset)[None], frame)[0]
-
-
-def _outside_image_suppressed(score_map: torch.Tensor, center: np.ndarray, scale: float, image_size: np.ndarray
-                              ) -> torch.Tensor:
-    """``score_map`` [side, side] of the crop centred at ``center`` (x, y) with ``scale`` image px per crop px, with
-    the positions outside the image set to the map's minimum."""
-    side = score_map.shape[-1]
-    low = np.floor(-center / scale + side / 2).astype(int).clip(0, side)
-    high = np.ceil((image_size - center) / scale + side / 2).astype(int).clip(0, side)
-    inside = torch.zeros_like(score_map, dtype=torch.bool)
-    inside[low[1]:high[1], low[0]:high[0]] = True
-    return torch.where(inside, score_map, score_map.min())
 
 
 def _cpu_generator(rng: np.random.Generator) -> torch.Generator:
