@@ -27,10 +27,10 @@ README = REPO / "README.md"
 ACCURACY_STUDY = "study_selection.json"
 #: README row label -> variant label in the study
 ACCURACY_ROWS = (
-    ("`default`: EBM IoU-Net, S1 after the first-frame self-check", "default model"),
-    ("EBM IoU-Net + S1 on every frame (`always_refine`)", "EBM + S1"),
-    ("IoU-MSE IoU-Net + fixed-step ascent (ATOM*, same data and budget)", "IoU-MSE + fixed"),
-    ("IoU-MSE IoU-Net + S1", "IoU-MSE + S1"),
+    ("`default`: bundled EBM IoU-Net, S1 after the first-frame self-check", "default model"),
+    ("retrained EBM IoU-Net + S1 on every frame (`always_refine`)", "EBM + S1"),
+    ("retrained IoU-MSE IoU-Net + fixed-step ascent (ATOM*, same data and budget)", "IoU-MSE + fixed"),
+    ("retrained IoU-MSE IoU-Net + S1 on every frame", "IoU-MSE + S1"),
     ("classifier box without refinement (`no_refine`)", "no refinement"),
     ("OpenCV CSRT", "OpenCV CSRT"),
     ("NanoTrack v2 (`opencv nanotrack`)", "NanoTrack v2"),
