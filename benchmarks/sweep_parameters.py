@@ -38,7 +38,7 @@ from ltr.dataset.benchmarks.sequence import Sequence
 from ltr.train_settings.datasets import SELECTION_SEQUENCES, selection_sequences
 from ltr.utils.files import atomic_write_text
 from ltr.utils.device import resolve_device
-from pytracking.analysis.metrics import dataset_metrics, scoring_dataset, sequence_metrics
+from pytracking.analysis.metrics import scoring_dataset, sequence_metrics
 from pytracking.evaluation.runner import run_sequence, seed_sequence
 from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.params import parse_overrides, parse_value, with_overrides
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.max_frames:
         domains = {domain: [first_frames(s, args.max_frames) for s in sequences] for domain, sequences in domains.items()}
     names = list(domains)
-    print(f"| setting | AUC | AUC per run | OP50 | OP75 | " + " | ".join(f"AUC {n}" for n in names) + " |")
+    print("| setting | AUC | AUC per run | OP50 | OP75 | " + " | ".join(f"AUC {n}" for n in names) + " |")
     print("|---" * (5 + len(names)) + "|")
     results = []
     for overrides, variant, params in tqdm(grid, desc="settings", unit="setting"):

@@ -28,9 +28,19 @@ def test_sweep_runs_every_setting_and_seeds_each_sequence(sweep, tmp_path):
     results = json.loads((tmp_path / "grid.json").read_text())["results"]
     assert [r["setting"]["learning_rate"] for r in results] == [0.01, 0.03]
     assert all(len(r["auc_per_run"]) == 2 and 0.0 <= r["auc"] <= 100.0 for r in results)
+    light = ", init_gn_iter=1, init_cg_iter=2, augment_rotation=(), augment_blur=()"
+    assert [r["variant"] for r in results] == [f"no_refine{light}, learning_rate={v}" for v in ("0.01", "0.03")]
+    # one domain ("data"): its mean is the overall score, and the sequence's own AUC
+    assert all(r["per_domain"]["data"]["auc"] == r["auc"] == r["per_sequence"]["Couple"]["auc"] for r in results)
     # seed 0 of a 2-seed sweep is the same run as a sweep of that one setting alone (per-sequence seeding)
     assert _run(sweep, tmp_path / "alone.json", "--sweep", "learning_rate=0.03", "--seeds", "1") == 0
     assert json.loads((tmp_path / "alone.json").read_text())["results"][0]["auc_per_run"][0] == results[1]["auc_per_run"][0]
+
+
+def test_variants_are_parameter_sets_with_overrides(sweep):
+    assert sweep.parse_variant("default") == ("default", {})
+    assert sweep.parse_variant("default:learning_rate=0.01,augment_shift=((0.6, 0.6),)") == (
+        "default", {"learning_rate": 0.01, "augment_shift": ((0.6, 0.6),)})
 
 
 def test_bad_sweep_is_a_one_line_error(sweep, tmp_path, capsys):
