@@ -2,7 +2,7 @@
 
     python benchmarks/self_check.py [--checkpoint F] [--param default] [--seeds 5] [--data-root ../shared/data]
 
-For every real sequence in ``../shared/data`` (the bundled model's training sequences Crossing and wakeboard7, the
+For every real sequence in ``../shared/data`` (Crossing and wakeboard7, the bundled model's validation sequences, the
 held-out Couple, Football1 and person9) the tracker is initialised ``--seeds`` times (each seeded from the sequence
 name and the seed, as the runner does) and the check's mean IoU gain, its standard error and the decision are
 printed. Compare with the one-frame gain on later frames (``benchmarks/refinement_transfer.py``).
