@@ -38,7 +38,7 @@ from ltr.admin.paths import DEFAULT_LOCAL_DATA
 from ltr.dataset.benchmarks import load_dataset
 from ltr.dataset.benchmarks.sequence import Sequence
 from ltr.dataset.synthetic import SyntheticDataset, SyntheticParams
-from ltr.train_settings.datasets import selection_sequences
+from ltr.train_settings.datasets import held_out_sequences, selection_sequences
 from ltr.utils.files import atomic_write_text
 from ltr.utils.image_io import read_image
 from pytracking.analysis.metrics import iou_continuous
@@ -48,7 +48,6 @@ from trackers.atom_ebm.refinement_check import CENTRE_NOISE, LOG_SIZE_NOISE
 from trackers.atom_ebm.tracker import AtomEbmTracker
 from trackers.atom_ebm.weights import resolve_checkpoint
 
-HELD_OUT = (("otb", "sequences/otb", ["Couple", "Football1"]), ("uav123_10fps", "uav123_10fps_mini", ["person9"]))
 SYNTHETIC_SEED = 2_000_000
 
 
@@ -145,8 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         domains = {f"selection: {domain}": sequences
                    for domain, sequences in selection_sequences(args.data_root).items()}
-        domains["held out"] = [s for loader, folder, names in HELD_OUT
-                               for s in load_dataset(loader, args.data_root / folder, sequences=names)]
+        domains["held out"] = held_out_sequences(args.data_root)
         nets = {str(c or "bundled"): load_network(resolve_checkpoint(c), device="cpu") for c in args.checkpoint}
     except (FileNotFoundError, ValueError) as error:
         print(f"refinement_transfer: error: {error}", file=sys.stderr)

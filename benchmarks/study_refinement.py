@@ -42,9 +42,8 @@ import numpy as np
 import cv2
 
 from ltr.admin.paths import DEFAULT_LOCAL_DATA
-from ltr.dataset.benchmarks import load_dataset
 from ltr.dataset.benchmarks.sequence import Sequence
-from ltr.train_settings.datasets import selection_sequences
+from ltr.train_settings.datasets import held_out_sequences, selection_sequences
 from ltr.utils.box_io import load_boxes
 from ltr.utils.files import atomic_write_text
 from pytracking.analysis.metrics import dataset_metrics, scoring_dataset, sequence_metrics
@@ -52,8 +51,6 @@ from pytracking.analysis.plots import plot_curves
 from pytracking.evaluation.runner import RunSpec, result_dir, run_dataset
 from pytracking.evaluation.run_info import library_versions
 
-#: (loader, sub-folder of the data root, sequence names)
-HELD_OUT = (("otb", "sequences/otb", ["Couple", "Football1"]), ("uav123_10fps", "uav123_10fps_mini", ["person9"]))
 
 
 #: the peers' model folders next to the repository (``../shared/peers``)
@@ -107,11 +104,12 @@ def score(sequences: list[Sequence], out_dir: Path) -> dict[str, dict]:
     return per_sequence
 
 
-def run_variant(spec: RunSpec, sets: dict[str, dict[str, list[Sequence]]], out: Path, seeds: int, workers: int,
-                device: str) -> dict[str, list[dict]] | str:
-    """Run one variant ``seeds`` times (once for the deterministic OpenCV trackers) on every set; returns
-    set -> per-run metrics (with ``per_domain`` means and ``per_sequence_auc``), or a one-line failure."""
-    slug = spec.tracker_name + "_" + spec.param + ("_" + Path(spec.checkpoint).stem if spec.checkpoint else "")
+def run_variant(label: str, spec: RunSpec, sets: dict[str, dict[str, list[Sequence]]], out: Path, seeds: int,
+                workers: int, device: str) -> dict[str, list[dict]] | str:
+    """Run the variant ``label`` ``seeds`` times (once for the deterministic OpenCV trackers) on every set, its result
+    files under a folder named after the label; returns set -> per-run metrics (with ``per_domain`` means and
+    ``per_sequence_auc``), or a one-line failure."""
+    slug = label.lower().replace(" + ", "_").replace(" ", "_").replace("-", "")
     runs: dict[str, list[dict]] = {name: [] for name in sets}
     for seed in range(1 if spec.tracker_name == "opencv" else seeds):
         run_spec = replace(spec, device=device if spec.checkpoint else None, seed=seed)
@@ -181,13 +179,12 @@ def main(argv: list[str] | None = None) -> int:
 
     sets: dict[str, dict[str, list[Sequence]]] = {}
     if "held_out" in args.sets:
-        sets["held_out"] = {name: load_dataset(loader, args.data_root / folder, sequences=[name])
-                            for loader, folder, names in HELD_OUT for name in names}
+        sets["held_out"] = {sequence.name: [sequence] for sequence in held_out_sequences(args.data_root)}
     if "selection" in args.sets:
         sets["selection"] = selection_sequences(args.data_root)
     summary: dict[str, dict[str, dict]] = {name: {} for name in sets}
     for label, spec in selected.items():
-        runs = run_variant(spec, sets, args.out, args.seeds, args.workers, args.device)
+        runs = run_variant(label, spec, sets, args.out, args.seeds, args.workers, args.device)
         if isinstance(runs, str):
             print(f"study: {label}: {runs}", file=sys.stderr)
             return 1

@@ -1,17 +1,18 @@
 """Sweep ATOM-EBM tracker parameters on real sequences: AUC / OP50 / precision per setting and domain, mean over seeds.
 
-    python benchmarks/sweep_parameters.py [--checkpoint F] [--param default] --sweep KEY=V1,V2 [--sweep ...]
-        [--data LOADER:FOLDER:SEQ1,SEQ2 ... | --domains drone sports ...] [--data-root DIR] [--seeds 2]
-        [--max-frames 0] [--threads N] [--device cpu] [--json OUT.json]
+    python benchmarks/sweep_parameters.py [--checkpoint F] [--variants PARAM[:KEY=VALUE,...] ...]
+        [--sweep KEY=V1,V2 ...] [--data LOADER:FOLDER:SEQ1,SEQ2 ... | --domains drone sports ...] [--data-root DIR]
+        [--seeds 2] [--max-frames 0] [--threads N] [--device cpu] [--json OUT.json]
 
-Every combination of the ``--sweep`` values (Python literals, separated by the commas outside brackets; bare words
-are strings) overrides the parameter set ``--param`` and runs on every sequence ``--seeds`` times (base seeds 0, 1,
-...: each sequence is seeded from its name and the base seed as in ``pytracking.evaluation.runner``, so a re-run
-with the same number of torch threads gives the same numbers). Scores use the evaluation metrics (pytracking
-protocol). The default sequences are the selection set (``ltr.train_settings.datasets.SELECTION_SEQUENCES``:
-drone, sports, OTB, DAVIS and lost-target video that the bundled model never trained on), reported per domain; the
-overall score is the mean of the domain means. ``--data`` names other sequences instead (one domain, "data").
-The data root is ``--data-root``, else ``$ATOM_EBM_LOCAL_DATA``.
+Every variant (a parameter set with overrides, default ``default``), crossed with every combination of the ``--sweep``
+values (Python literals, separated by the commas outside brackets; bare words are strings; a sweep value wins over
+the variant's own), runs on every sequence ``--seeds`` times (base seeds 0, 1, ...: each sequence is seeded from its
+name and the base seed as in ``pytracking.evaluation.runner``, so a re-run with the same number of torch threads
+gives the same numbers). Scores use the evaluation metrics (pytracking protocol). The default sequences are the
+selection set (``ltr.train_settings.datasets.SELECTION_SEQUENCES``: drone, sports, OTB, DAVIS and lost-target video
+that ``atom_ebm_real`` never trains on), reported per domain; the overall score is the mean of the domain means.
+``--data`` names other sequences instead (one domain, "data"). The data root is ``--data-root``, else
+``$ATOM_EBM_LOCAL_DATA``, else ``../shared/data``.
 
 Example, the classifier's search area and learning rate:
     python benchmarks/sweep_parameters.py --seeds 2 --sweep search_area_scale=4.0,5.0 --sweep learning_rate=0.01,0.03
@@ -145,8 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     try:
-        grid = [({**overrides, **point}, label, with_overrides(get_parameters(param), {**overrides, **point}))
-                for label, (param, overrides) in ((text, parse_variant(text)) for text in args.variants)
+        grid = [(text + "".join(f", {key}={value}" for key, value in point.items()), {**overrides, **point},
+                 with_overrides(get_parameters(param), {**overrides, **point}))
+                for text, (param, overrides) in ((text, parse_variant(text)) for text in args.variants)
                 for point in parse_grid(args.sweep)]
         if args.seeds < 1:
             raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
@@ -169,12 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     print("| setting | AUC | AUC per run | OP50 | OP75 | " + " | ".join(f"AUC {n}" for n in names) + " |")
     print("|---" * (5 + len(names)) + "|")
     results = []
-    for overrides, variant, params in tqdm(grid, desc="settings", unit="setting"):
+    for label, setting, params in tqdm(grid, desc="settings", unit="setting"):
         tracker = AtomEbmTracker(net, params, device)
         runs = [evaluate(tracker, domains, seed) for seed in range(args.seeds)]
-        label = variant + "".join(f", {key}={value}" for key, value in overrides.items()
-                                  if key not in parse_variant(variant)[1])
-        row = {"variant": label, "setting": overrides, "auc_per_run": [run["auc"] for run in runs], **_mean_over_runs(runs),
+        row = {"variant": label, "setting": setting, "auc_per_run": [run["auc"] for run in runs], **_mean_over_runs(runs),
                "per_domain": {domain: _mean_over_runs(runs, "per_domain", domain) for domain in names},
                "per_sequence": {s.name: _mean_over_runs(runs, "per_sequence", s.name)
                                 for sequences in domains.values() for s in sequences}}

@@ -24,13 +24,19 @@ logger = logging.getLogger(__name__)
 DatasetList = list[tuple[TrainingDataset, float]]
 
 #: local real sequences (loader name, sub-folder of the local data root, sequence): training data of the synthetic
-#: settings, validation data of the real-data settings (`real_validation`)
+#: settings
 LOCAL_TRAINING_SEQUENCES: tuple[tuple[str, str, str], ...] = (
     ("otb", "sequences/otb", "Crossing"),
     ("uav123_10fps", "uav123_10fps_mini", "wakeboard7"),
 )
-#: local sequences reserved for tracking evaluation: never used for training or validation
-HELD_OUT_SEQUENCES = frozenset({"Couple", "Football1", "person9"})
+#: local sequences reserved for tracking evaluation (loader name, sub-folder of the local data root, sequence): never
+#: used for training, validation or choosing parameters
+HELD_OUT: tuple[tuple[str, str, str], ...] = (
+    ("otb", "sequences/otb", "Couple"),
+    ("otb", "sequences/otb", "Football1"),
+    ("uav123_10fps", "uav123_10fps_mini", "person9"),
+)
+HELD_OUT_SEQUENCES = frozenset(name for _, _, name in HELD_OUT)
 
 #: synthetic-data seeds: training and validation sequences never coincide
 SYNTHETIC_TRAIN_SEED = 0
@@ -113,6 +119,12 @@ def selection_sequences(data_root: str | os.PathLike, domains: tuple[str, ...] |
             result[domain] += load_video_folders(set_name, sequences_root / set_name, [name],
                                                  box_origin=REAL_TRAINING_SETS[set_name])
     return result
+
+
+def held_out_sequences(data_root: str | os.PathLike) -> list[Sequence]:
+    """The held-out evaluation sequences (``HELD_OUT``) under the local data root, in their benchmarks' box
+    conventions."""
+    return [s for loader, folder, name in HELD_OUT for s in load_dataset(loader, Path(data_root) / folder, sequences=[name])]
 
 
 def _selection_names() -> set[tuple[str, str]]:

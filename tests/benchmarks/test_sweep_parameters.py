@@ -37,6 +37,15 @@ def test_sweep_runs_every_setting_and_seeds_each_sequence(sweep, tmp_path):
     assert json.loads((tmp_path / "alone.json").read_text())["results"][0]["auc_per_run"][0] == results[1]["auc_per_run"][0]
 
 
+@pytest.mark.skipif(not bundled_model_path().is_file(), reason="bundled default model not present")
+def test_a_sweep_value_wins_over_the_variants_own_and_the_label_says_so(sweep, tmp_path):
+    assert sweep.main(["--variants", "no_refine:learning_rate=0.01", "--data-root", str(REPO / "pytracking/demo_data"),
+                       "--data", "otb:.:Couple", "--max-frames", "3", "--seeds", "1", "--json", str(tmp_path / "r.json"),
+                       *LIGHT, "--sweep", "learning_rate=0.03"]) == 0
+    (row,) = json.loads((tmp_path / "r.json").read_text())["results"]
+    assert row["setting"]["learning_rate"] == 0.03 and row["variant"].endswith(", learning_rate=0.03")
+
+
 def test_variants_are_parameter_sets_with_overrides(sweep):
     assert sweep.parse_variant("default") == ("default", {})
     assert sweep.parse_variant("default:learning_rate=0.01,augment_shift=((0.6, 0.6),)") == (
