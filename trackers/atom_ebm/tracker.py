@@ -77,7 +77,7 @@ class AtomEbmTracker(Tracker):
         """Whether the IoU-Net's maps are needed and come from the classifier's crop (same search area and side)."""
         p = self.params
         return (self.refining and p.iou_search_area_scale == p.search_area_scale
-                and p.iou_crop_size == p.image_sample_size)
+                and p.iou_crop_size == p.image_sample_size and not p.min_search_image_fraction)
 
     def _features(self, crops: torch.Tensor, with_iou_maps: bool) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Normalised classifier maps [N, C, S, S] of ``crops`` [N, 3, H, W] and, if ``with_iou_maps``, the IoU-Net's
@@ -103,6 +103,13 @@ class AtomEbmTracker(Tracker):
 
     def _scale(self, search_area_scale: float) -> float:
         return search_scale(tuple(self.size), search_area_scale, self.params.image_sample_size)
+
+    def _classifier_scale(self) -> float:
+        """Image px per crop px of the classifier's crop: its search area, widened to at least
+        ``min_search_image_fraction`` of the image's geometric-mean side."""
+        p = self.params
+        floor = p.min_search_image_fraction * math.sqrt(self.image_size[0] * self.image_size[1]) / p.image_sample_size
+        return max(self._scale(p.search_area_scale), floor)
 
     def _clamp_state(self) -> None:
         """Keep the size within [min_size, image size] and the centre so that the box stays partly inside."""
@@ -143,7 +150,7 @@ class AtomEbmTracker(Tracker):
         self.frame_num = 1
         self.refining = self.use_iou_net
         self.refinement_check = None
-        scale = self._scale(p.search_area_scale)
+        scale = self._classifier_scale()
         size = p.image_sample_size
         expanded = extract_crop(image, tuple(self.pos), scale, 2 * size)
         crops, offsets = augmented_samples(expanded, size, (0.0, 0.0), p, self.rng)
@@ -155,7 +162,9 @@ class AtomEbmTracker(Tracker):
             dropped = samples[:1] * (keep >= p.dropout_prob) / (1.0 - p.dropout_prob)  # channel dropout (dropout2d)
             samples = torch.cat((samples, dropped), dim=0)
             offsets = np.concatenate((offsets, np.repeat(offsets[:1], num_dropout, axis=0)), axis=0)
-        self.classifier = OnlineClassifier(p, samples.shape[1], self.device, generator=_cpu_generator(self.rng))
+        target_cells = p.feature_size / p.search_area_scale * self._scale(p.search_area_scale) / scale
+        self.classifier = OnlineClassifier(p, samples.shape[1], self.device, generator=_cpu_generator(self.rng),
+                                           target_cells=target_cells)
         self.classifier.initialize(samples, self.classifier.labels(torch.from_numpy(offsets)))
         if self.use_iou_net:
             if not shared:  # the IoU-Net's own crops, as in tracking: the identity and the shifted ones
@@ -193,7 +202,7 @@ class AtomEbmTracker(Tracker):
         self.frame_num += 1
         size = p.image_sample_size
         center = self.pos.copy()
-        scale = self._scale(p.search_area_scale)
+        scale = self._classifier_scale()
         crop = self.normalize(extract_crop(image, tuple(center), scale, size))
         timer.mark("other")
         shared = self._iou_maps_from_classifier_crop()
