@@ -24,8 +24,8 @@ import torch
 from ltr.admin.loading import load_network
 from ltr.models.bbreg.atom import atom_resnet18
 from ltr.utils.box_io import load_boxes
-from ltr.utils.image_io import read_image
 from ltr.utils.device import resolve_device
+from ltr.utils.image_io import read_image
 from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.params import AtomEbmParams, parse_overrides, with_overrides
 from trackers.atom_ebm.stage_timer import STAGES

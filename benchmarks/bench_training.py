@@ -28,7 +28,12 @@ from ltr.data.feature_cache import CachedPairDataset, build_feature_cache
 from ltr.data.loader import build_loader
 from ltr.models.backbone.resnet import state_dict_sha256
 from ltr.train_settings.bbreg import atom_ebm_real
-from ltr.train_settings.bbreg_recipe import build_network, build_processing, build_sampler, configure_trainable
+from ltr.train_settings.bbreg_recipe import (
+    build_network,
+    build_processing,
+    build_sampler,
+    configure_trainable,
+)
 from ltr.train_settings.options import TrainingOptions
 from ltr.trainers.trainer import move_batch
 

@@ -31,8 +31,8 @@ import torchvision
 from ltr.admin.loading import load_network
 from ltr.admin.paths import DEFAULT_LOCAL_DATA
 from ltr.utils.box_io import load_boxes
-from ltr.utils.files import atomic_write_text
 from ltr.utils.device import resolve_device
+from ltr.utils.files import atomic_write_text
 from pytracking.run_video import track_video
 from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.params import parse_overrides, with_overrides

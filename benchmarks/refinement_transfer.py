@@ -42,6 +42,7 @@ from ltr.train_settings.datasets import held_out_sequences, selection_sequences
 from ltr.utils.files import atomic_write_text
 from ltr.utils.image_io import read_image
 from pytracking.analysis.metrics import iou_continuous
+from trackers.atom_ebm.iou_refinement import IoURefinement
 from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.params import parse_overrides, with_overrides
 from trackers.atom_ebm.refinement_check import CENTRE_NOISE, LOG_SIZE_NOISE
@@ -58,15 +59,12 @@ def perturb(box: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.concatenate((center - size / 2, size))
 
 
-def refine_once(tracker: AtomEbmTracker, image: np.ndarray, estimate: np.ndarray) -> np.ndarray:
-    """The tracker's refinement of ``estimate`` (0-based xywh) on the crop centred on it, as in ``track``."""
-    tracker.pos = estimate[:2] + estimate[2:] / 2
-    tracker.size = estimate[2:].copy()
-    center = tracker.pos.copy()
+def refine_once(refinement: IoURefinement, image: np.ndarray, estimate: np.ndarray) -> np.ndarray:
+    """The tracker's refinement of ``estimate`` (0-based xywh) on the crop around it, as in ``track``; the estimate
+    itself when every refined box degenerated."""
     with torch.no_grad():
-        features, scale = tracker.iou_maps(image, center)
-        tracker._refine(features, center, center, scale)
-    return np.concatenate((tracker.pos - tracker.size / 2, tracker.size))
+        refined = refinement.refine(image, estimate)
+    return estimate.copy() if refined is None else np.asarray(refined.box)
 
 
 def evaluate_sequence(net: torch.nn.Module, params, sequence: Sequence, frame_step: int, perturbations: int) -> dict:
@@ -77,10 +75,11 @@ def evaluate_sequence(net: torch.nn.Module, params, sequence: Sequence, frame_st
     seed = zlib.crc32(sequence.name.encode())
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
-    tracker = AtomEbmTracker(net, params, device="cpu")
+    refinement = IoURefinement(net, params, torch.device("cpu"), torch.Generator())
     origin = np.array([sequence.box_origin, sequence.box_origin, 0.0, 0.0])
     ground_truth = sequence.ground_truth - origin
-    tracker.initialize(read_image(sequence.frames[0]), ground_truth[0])
+    tracker = AtomEbmTracker(net, params, device="cpu", refinement=refinement)
+    tracker.initialize(read_image(sequence.frames[0]), ground_truth[0])  # conditions the refinement as in tracking
     before, after, size_before, size_after = [], [], [], []
     for index in range(frame_step, len(sequence), frame_step):
         gt = ground_truth[index]
@@ -89,7 +88,7 @@ def evaluate_sequence(net: torch.nn.Module, params, sequence: Sequence, frame_st
         image = read_image(sequence.frames[index])
         for _ in range(perturbations):
             estimate = perturb(gt, rng)
-            refined = refine_once(tracker, image, estimate)
+            refined = refine_once(refinement, image, estimate)
             before.append(iou_continuous(estimate[None], gt[None])[0])
             after.append(iou_continuous(refined[None], gt[None])[0])
             size_before.append(np.sqrt(estimate[2] * estimate[3] / (gt[2] * gt[3])))

@@ -37,21 +37,22 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 import cv2
+import numpy as np
 
 from ltr.admin.paths import DEFAULT_LOCAL_DATA
 from ltr.dataset.benchmarks.sequence import Sequence
 from ltr.train_settings.datasets import held_out_sequences, selection_sequences
 from ltr.utils.box_io import load_boxes
 from ltr.utils.files import atomic_write_text
-from pytracking.analysis.metrics import dataset_metrics, scoring_dataset, sequence_metrics
+from pytracking.analysis.metrics import (
+    dataset_metrics,
+    scoring_dataset,
+    sequence_metrics,
+)
 from pytracking.analysis.plots import plot_curves
-from pytracking.evaluation.runner import RunSpec, result_dir, run_dataset
 from pytracking.evaluation.run_info import library_versions
-
-
+from pytracking.evaluation.runner import RunSpec, result_dir, run_dataset
 
 #: the peers' model folders next to the repository (``../shared/peers``)
 SHARED_PEERS = DEFAULT_LOCAL_DATA.parent / "peers"

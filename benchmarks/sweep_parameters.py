@@ -37,8 +37,8 @@ from ltr.admin.paths import DEFAULT_LOCAL_DATA
 from ltr.dataset.benchmarks import load_dataset
 from ltr.dataset.benchmarks.sequence import Sequence
 from ltr.train_settings.datasets import SELECTION_SEQUENCES, selection_sequences
-from ltr.utils.files import atomic_write_text
 from ltr.utils.device import resolve_device
+from ltr.utils.files import atomic_write_text
 from pytracking.analysis.metrics import scoring_dataset, sequence_metrics
 from pytracking.evaluation.runner import run_sequence, seed_sequence
 from trackers.atom_ebm.parameters import get_parameters

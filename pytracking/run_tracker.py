@@ -35,8 +35,15 @@ from ltr.dataset.benchmarks import list_datasets, load_dataset
 from ltr.dataset.benchmarks.sequence import Sequence
 from ltr.utils.cli_errors import RUNTIME_ERROR, ArgumentParser, run_command, working
 from pytracking.analysis.report import evaluate_tracker, format_table
-from pytracking.evaluation.distributed import (RankInfo, barrier, process_group, rank_device, rank_info,
-                                               rank_threads, run_dataset_distributed)
+from pytracking.evaluation.distributed import (
+    RankInfo,
+    barrier,
+    process_group,
+    rank_device,
+    rank_info,
+    rank_threads,
+    run_dataset_distributed,
+)
 from pytracking.evaluation.run_info import run_info, write_run_info
 from pytracking.evaluation.runner import RunSpec, result_dir, run_dataset
 from pytracking.utils.cli_checks import check_output_folder, parse_device

@@ -28,7 +28,13 @@ from ltr.utils.cli_errors import ArgumentParser, run_command
 from pytracking.utils.cli_checks import check_output_file, parse_device
 from pytracking.utils.drawing import annotate
 from pytracking.utils.prefetch import prefetched
-from pytracking.utils.video_io import DEFAULT_FPS, GUI_HELP, VideoWriter, gui_available, open_source
+from pytracking.utils.video_io import (
+    DEFAULT_FPS,
+    GUI_HELP,
+    VideoWriter,
+    gui_available,
+    open_source,
+)
 from trackers.base import Tracker, validate_init_box
 from trackers.registry import build_tracker
 
@@ -157,7 +163,9 @@ def _run(args: argparse.Namespace) -> int:
     check_output_file("--save-boxes", args.save_boxes, make_folders=True)
     check_output_file("--save-video", args.save_video, make_folders=True)
     # ATOM-EBM seeds its proposals from torch's global generator: seed before the tracker is built and initialised
-    from ltr.trainers.rng import seed_everything  # here, not at the top: it loads torch, which --help does not need
+    from ltr.trainers.rng import (
+        seed_everything,  # here, not at the top: it loads torch, which --help does not need
+    )
 
     seed_everything(args.seed)
     boxes = track_video(args.path, init_box=args.init_box, tracker_name=args.tracker, param=args.param,

@@ -27,7 +27,14 @@ import numpy as np
 from ltr.utils.box_io import save_boxes
 from ltr.utils.cli_errors import INTERRUPTED, OK, ArgumentParser, run_command, working
 from pytracking.utils.cli_checks import check_output_file, parse_device
-from pytracking.utils.video_io import DEFAULT_FPS, GUI_HELP, VideoWriter, gui_available, open_camera, open_video
+from pytracking.utils.video_io import (
+    DEFAULT_FPS,
+    GUI_HELP,
+    VideoWriter,
+    gui_available,
+    open_camera,
+    open_video,
+)
 from pytracking.webcam_app import WebcamApp
 from pytracking.webcam_display import Box, NoDisplay, OpenCVDisplay
 from trackers.base import validate_init_box

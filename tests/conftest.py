@@ -1,20 +1,26 @@
-"""Shared test infrastructure: the golden-file flag, an independent IoU oracle, a checkpoint factory and light
-tracker parameters.
+"""Shared test infrastructure: the golden-file flag and fixtures over ``helpers`` (an independent IoU oracle, a
+checkpoint factory, light tracker parameters). Where the read-only data folder beside the repository exists
+(``helpers.SHARED``), ``$ATOM_EBM_LOCAL_DATA`` and ``$ATOM_EBM_BACKBONE_WEIGHTS`` default to it, for the tests
+and the tools they start; the tests that need it skip without it.
 
 Markers (registered in pyproject.toml): ``slow`` (over ~10 s), ``gpu`` (needs CUDA), ``e2e`` (runs a command-line
 tool as a subprocess). ``pytest -m "not slow"`` is the fast tier.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pytest
 import torch
+from helpers import LIGHT_INIT, SHARED, box_iou, write_checkpoint
 
-#: first-frame training lighter than the parameter sets' (the machines running tests are small)
-LIGHT_INIT = dict(init_gn_iter=1, init_cg_iter=3, augment_blur=(), augment_rotation=(10.0,), num_dropout_samples=2)
+if (SHARED / "data").is_dir():
+    os.environ.setdefault("ATOM_EBM_LOCAL_DATA", str(SHARED / "data"))
+if (SHARED / "weights").is_dir():
+    os.environ.setdefault("ATOM_EBM_BACKBONE_WEIGHTS", str(SHARED / "weights" / "resnet18_imagenet_conv1_layer3.pth"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -28,33 +34,10 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
 
 
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of (x, y, w, h) boxes in continuous coordinates, row by row ([N, 4] or [4]), written from the definition
-    (intersection of the two intervals per axis over the union of the areas), independent of the library's code."""
-    a, b = np.atleast_2d(np.asarray(a, dtype=np.float64)), np.atleast_2d(np.asarray(b, dtype=np.float64))
-    left, top = np.maximum(a[:, 0], b[:, 0]), np.maximum(a[:, 1], b[:, 1])
-    right = np.minimum(a[:, 0] + a[:, 2], b[:, 0] + b[:, 2])
-    bottom = np.minimum(a[:, 1] + a[:, 3], b[:, 1] + b[:, 3])
-    inter = np.clip(right - left, 0, None) * np.clip(bottom - top, 0, None)
-    union = a[:, 2] * a[:, 3] + b[:, 2] * b[:, 3] - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
-
-
 @pytest.fixture
 def iou_oracle() -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """:func:`box_iou` as a fixture."""
     return box_iou
-
-
-def write_checkpoint(path: Path, net: torch.nn.Module | None = None, **extra: object) -> Path:
-    """Save ``net`` (default: a freshly initialised ``atom_resnet18``) as one of our checkpoints at ``path``:
-    ``{"net": state dict, "net_constructor": {"name": "atom_resnet18", "kwargs": {}}, **extra}``."""
-    from ltr.admin.checkpoint import save_checkpoint
-    from ltr.models.bbreg.atom import atom_resnet18
-
-    net = net if net is not None else atom_resnet18()
-    save_checkpoint(path, {"net": net.state_dict(), "net_constructor": {"name": "atom_resnet18", "kwargs": {}}, **extra})
-    return path
 
 
 @pytest.fixture

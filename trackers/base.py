@@ -21,11 +21,13 @@ class TrackerOutput:
         box: (x, y, w, h) float box in image pixels.
         score: confidence of the box (the refined IoU-Net score for ATOM-EBM; higher is better).
         timings: optional per-stage seconds, e.g. {"backbone": 0.01, "classifier": 0.004}.
+        info: optional per-frame diagnostics of the tracker, e.g. ATOM-EBM's {"flag": "uncertain", "refined": True}.
     """
 
     box: tuple[float, float, float, float]
     score: float
     timings: dict[str, float] = field(default_factory=dict)
+    info: dict[str, object] = field(default_factory=dict)
 
 
 def validate_image(image: np.ndarray) -> None:

@@ -17,7 +17,11 @@ from typing import Any, Sequence
 import torch
 
 from ltr.admin.checkpoint import load_checkpoint, save_checkpoint
-from ltr.admin.loading import OPTIONAL_KEY_PREFIXES, load_network, resolve_checkpoint_path
+from ltr.admin.loading import (
+    OPTIONAL_KEY_PREFIXES,
+    load_network,
+    resolve_checkpoint_path,
+)
 from ltr.utils.cli_errors import ArgumentParser, run_command
 from ltr.utils.files import atomic_write_text
 
@@ -35,7 +39,10 @@ def export_model(checkpoint: str | Path, out: str | Path, *, fp16: bool = False)
         for key, value in state["net"].items()
         if not key.startswith(OPTIONAL_KEY_PREFIXES)
     }
-    save_checkpoint(out, {"net": net, "net_constructor": state["net_constructor"], "epoch": state.get("epoch", 0)})
+    compact = {"net": net, "net_constructor": state["net_constructor"], "epoch": state.get("epoch", 0)}
+    if "input_spec" in state:
+        compact["input_spec"] = state["input_spec"]
+    save_checkpoint(out, compact)
     load_network(out)  # the exported file must load into the full network
     provenance = {key: state[key] for key in PROVENANCE_KEYS if key in state}
     provenance["source_checkpoint"] = source.name

@@ -21,6 +21,7 @@ import torch
 
 from ltr.admin.checkpoint import list_checkpoints, load_checkpoint
 from ltr.models.bbreg.atom import ATOMnet
+from ltr.models.input_spec import REFERENCE_INPUT_SPEC, InputSpec
 from ltr.models.registry import build_model, list_models
 
 __all__ = ["load_network", "resolve_checkpoint_path", "load_legacy_checkpoint", "load_state_dict_into"]
@@ -72,6 +73,7 @@ def load_network(path: str | os.PathLike, device: str | torch.device = "cpu") ->
     name, kwargs = _constructor(checkpoint, state_dict, file)
     net = build_model(name, **{**kwargs, "backbone_pretrained": False})
     load_state_dict_into(net, state_dict, source=str(file))
+    net.input_spec = _input_spec(checkpoint, file)
     logger.info("loaded %s (%s) from %s", name, type(net).__name__, file)
     return net.to(device).eval()
 
@@ -90,6 +92,20 @@ def _constructor(checkpoint: Mapping[str, Any], state_dict: Mapping[str, Any], f
     if "feature_extractor.layer1.0.conv3.weight" in state_dict:
         return "atom_resnet50", {}
     return "atom_resnet18", {}
+
+
+def _input_spec(checkpoint: Mapping[str, Any], file: Path) -> InputSpec:
+    """The input contract the checkpoint records; the reference one for files without it (older ones, official
+    pytracking ones)."""
+    recorded = checkpoint.get("input_spec")
+    if recorded is None:
+        return REFERENCE_INPUT_SPEC
+    if not isinstance(recorded, Mapping):
+        raise ValueError(f"{file}: 'input_spec' must be a dict, got {type(recorded).__name__}")
+    try:
+        return InputSpec.from_dict(dict(recorded))
+    except ValueError as error:
+        raise ValueError(f"{file}: {error}") from None
 
 
 def _legacy_head_kwargs(kwds: Any) -> dict[str, Any]:

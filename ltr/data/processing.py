@@ -21,6 +21,7 @@ import torch
 from ltr.data import transforms
 from ltr.data.box_ops import box_iou_xywh, xywh_to_rel
 from ltr.data.proposals import gmm_density, sample_box_gmm
+from ltr.models.input_spec import REFERENCE_INPUT_SPEC
 
 MODES = ("ebm", "kl", "iou")
 _FRAMES = ("train", "test")
@@ -88,8 +89,8 @@ class ATOMProcessing:
         self.grayscale_prob = float(grayscale_prob)
         self.brightness_jitter = float(brightness_jitter)
         self.flip_prob = float(flip_prob)
-        self._mean = np.asarray(transforms.IMAGENET_MEAN, dtype=np.float64)
-        self._std = np.asarray(transforms.IMAGENET_STD, dtype=np.float64)
+        self._mean = np.asarray(REFERENCE_INPUT_SPEC.mean, dtype=np.float64)
+        self._std = np.asarray(REFERENCE_INPUT_SPEC.std, dtype=np.float64)
 
     def __call__(
         self,
@@ -118,9 +119,9 @@ class ATOMProcessing:
         output: dict[str, torch.Tensor] = {}
         for frame in _FRAMES:
             centre_box = transforms.jitter_box(boxes[frame], self.center_jitter_factor[frame], self.scale_jitter_factor[frame], rng)
-            geometry = transforms.crop_geometry(centre_box, self.search_area_factor, self.output_sz)
-            crop = transforms.crop_image(images[frame], geometry)
-            box = transforms.box_to_crop(boxes[frame], geometry)
+            region = transforms.crop_region(centre_box, self.search_area_factor, self.output_sz)
+            crop = region.crop(images[frame], antialias=False)
+            box = region.to_crop(boxes[frame])
             if flip:
                 crop = np.ascontiguousarray(crop[:, ::-1])
                 box = transforms.flip_box_horizontally(box, self.output_sz)

@@ -3,7 +3,8 @@ TRACKINGNET_ROOT)."""
 from __future__ import annotations
 
 import os
-from typing import Iterable, Sequence as SequenceType
+from typing import Iterable
+from typing import Sequence as SequenceType
 
 from ltr.dataset.benchmarks import load_dataset
 from ltr.dataset.sequences import SequenceListDataset

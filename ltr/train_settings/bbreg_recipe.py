@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass, replace
 from pathlib import Path
-from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import torch
@@ -38,9 +38,15 @@ from ltr.data.processing import ATOMProcessing
 from ltr.data.sampler import ATOMSampler
 from ltr.dataset.base import TrainingDataset
 from ltr.models.backbone.resnet import state_dict_sha256
+from ltr.models.input_spec import REFERENCE_INPUT_SPEC, InputSpec
 from ltr.models.registry import build_model
 from ltr.train_settings.options import TrainingOptions
-from ltr.trainers.distributed import DistributedContext, destroy_distributed, init_distributed, wrap_model
+from ltr.trainers.distributed import (
+    DistributedContext,
+    destroy_distributed,
+    init_distributed,
+    wrap_model,
+)
 from ltr.trainers.rng import seed_everything, set_deterministic
 from ltr.trainers.trainer import Trainer, TrainerConfig
 from ltr.utils.cpu import available_cores
@@ -148,11 +154,17 @@ def configure_trainable(net: nn.Module, train_backbone: bool) -> tuple[list[nn.P
     return head, backbone
 
 
+def input_spec(recipe: BBRegRecipe) -> InputSpec:
+    """The crops the recipe trains on (the reference contract at the recipe's crop side); stored with the net."""
+    return replace(REFERENCE_INPUT_SPEC, crop_size=recipe.output_sz)
+
+
 def build_processing(recipe: BBRegRecipe) -> ATOMProcessing:
     """The crop/jitter/proposal processing of the recipe's objective (facts section c)."""
+    spec = input_spec(recipe)
     return ATOMProcessing(
-        output_sz=recipe.output_sz,
-        search_area_factor=5.0,
+        output_sz=spec.crop_size,
+        search_area_factor=spec.search_area_factor,
         center_jitter_factor={"train": 0.0, "test": 4.5},
         scale_jitter_factor={"train": 0.0, "test": 0.5},
         mode=recipe.objective,
@@ -285,6 +297,7 @@ def build_network(recipe: BBRegRecipe, options: TrainingOptions) -> nn.Module:
     net = build_model(recipe.net_name, backbone_pretrained=download, backbone_weights=weights)
     if options.init_checkpoint:
         load_state_dict_into(net, load_network(options.init_checkpoint).state_dict(), source=options.init_checkpoint)
+    net.input_spec = input_spec(recipe)
     return net
 
 

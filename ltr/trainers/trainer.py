@@ -19,7 +19,12 @@ from torch import Tensor
 from tqdm import tqdm
 
 from ltr.actors.base import BaseActor, NonFiniteLossError
-from ltr.admin.checkpoint import checkpoint_path, list_checkpoints, load_checkpoint, save_checkpoint
+from ltr.admin.checkpoint import (
+    checkpoint_path,
+    list_checkpoints,
+    load_checkpoint,
+    save_checkpoint,
+)
 from ltr.trainers.distributed import DistributedContext, all_reduce, unwrap_model
 from ltr.trainers.logs import EpochLogger
 from ltr.trainers.rng import capture_rng_state, restore_rng_state
@@ -134,8 +139,11 @@ class Trainer:
     def state_dict(self) -> dict[str, Any]:
         """Everything a checkpoint holds (tensors and plain containers only)."""
         state: dict[str, Any] = dict(self.config.metadata)
+        net = unwrap_model(self.actor.net)
+        if hasattr(net, "input_spec"):  # the crops the network trains on (``ltr.models.input_spec``)
+            state["input_spec"] = net.input_spec.to_dict()
         state.update(
-            net=unwrap_model(self.actor.net).state_dict(),
+            net=net.state_dict(),
             net_type=self.config.net_type,
             epoch=self.epoch,
             optimizer=self.optimizer.state_dict(),

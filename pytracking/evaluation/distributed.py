@@ -25,8 +25,15 @@ from typing import Callable, Iterator, Mapping
 from ltr.dataset.benchmarks.sequence import Sequence
 from ltr.utils.cli_errors import USER_ERRORS, one_line
 from ltr.utils.cpu import available_cores
-from pytracking.evaluation.runner import (RunSpec, describe_error, pending, result_dir, run_sequences, set_threads,
-                                          write_failures)
+from pytracking.evaluation.runner import (
+    RunSpec,
+    describe_error,
+    pending,
+    result_dir,
+    run_sequences,
+    set_threads,
+    write_failures,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -128,7 +128,9 @@ def save_results(out_dir: str | os.PathLike, sequence_name: str, boxes: np.ndarr
 
 def seed_sequence(sequence_name: str, base_seed: int = 0) -> None:
     """``seed_everything`` with a seed derived from the sequence name, so results do not depend on run order."""
-    from ltr.trainers.rng import seed_everything  # here: it loads torch, which --help and listing do not need
+    from ltr.trainers.rng import (
+        seed_everything,  # here: it loads torch, which --help and listing do not need
+    )
 
     seed_everything((zlib.crc32(sequence_name.encode("utf-8")) + base_seed) % (2**31))
 

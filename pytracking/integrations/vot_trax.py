@@ -83,7 +83,10 @@ def serve(tracker: Tracker, server: Any, seed: int = 0) -> int:
     ``confidence`` property. Returns the number of frames answered.
     """
     import trax
-    from ltr.trainers.rng import seed_everything  # here: it loads torch, which --help and --write-ini do not need
+
+    from ltr.trainers.rng import (
+        seed_everything,  # here: it loads torch, which --help and --write-ini do not need
+    )
 
     frames, initialized = 0, False
     while True:

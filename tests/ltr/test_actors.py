@@ -5,10 +5,10 @@ import math
 
 import pytest
 import torch
+from test_trainer_helpers import TinyBoxDataset, TinyBoxNet, reference_ebm_nll
 
 from ltr.actors import AtomEBMActor, AtomIoUActor, AtomKLActor, build_actor, list_actors
 from ltr.actors.base import NonFiniteLossError
-from test_trainer_helpers import TinyBoxDataset, TinyBoxNet, reference_ebm_nll
 
 
 def ebm_batch(batch_size=3, seed=1):

@@ -23,12 +23,12 @@ def _objective(scores, density):
 
 
 def _make(context, checkpoint_dir, batch_size, distributed):
+    from test_trainer_helpers import TinyBoxDataset, TinyBoxNet
     from torch.utils.data import DataLoader, DistributedSampler
 
     from ltr.actors.bbreg import AtomEBMActor
     from ltr.trainers.distributed import wrap_model
     from ltr.trainers.trainer import Trainer, TrainerConfig
-    from test_trainer_helpers import TinyBoxDataset, TinyBoxNet
 
     torch.manual_seed(100 + context.rank)  # different init per rank: DDP must broadcast rank 0's weights
     net = TinyBoxNet(head_batch_norm=False)

@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from ltr.data.feature_cache import CachedPairDataset, build_feature_cache, cache_spec, open_feature_cache
+from ltr.data.feature_cache import (
+    CachedPairDataset,
+    build_feature_cache,
+    cache_spec,
+    open_feature_cache,
+)
 from ltr.data.processing import ATOMProcessing
 from ltr.data.sampler import ATOMSampler
 from ltr.dataset.base import SequenceInfo, TrainingDataset

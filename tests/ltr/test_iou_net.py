@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ltr.models.bbreg import ATOMnet, AtomIoUNet
+from ltr.models.bbreg import AtomIoUNet, ATOMnet
 from ltr.models.bbreg.iou_predictor import IoUPredictor, score_proposals
 from ltr.models.registry import build_model, list_models
 

@@ -11,7 +11,11 @@ import torch
 import torchvision
 
 from ltr.admin.checkpoint import load_checkpoint, save_checkpoint
-from ltr.admin.loading import load_legacy_checkpoint, load_network, resolve_checkpoint_path
+from ltr.admin.loading import (
+    load_legacy_checkpoint,
+    load_network,
+    resolve_checkpoint_path,
+)
 from ltr.models.registry import build_model
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from ltr.data.processing import ATOMProcessing
-from ltr.data.transforms import box_from_crop, box_to_crop, crop_geometry, crop_image
+from ltr.data.transforms import crop_region
 
 MEAN = np.array([0.485, 0.456, 0.406])[:, None, None]
 STD = np.array([0.229, 0.224, 0.225])[:, None, None]
@@ -57,13 +57,15 @@ def test_crop_outside_image_replicates_border():
 
 def test_crop_box_mapping_hand_computed():
     box = np.array([10.0, 20.0, 30.0, 40.0])
-    geometry = crop_geometry(box, 5.0, 288)
-    side = math.ceil(math.sqrt(1200.0) * 5.0)  # 174
-    assert (geometry.side, geometry.x0, geometry.y0) == (side, round(25.0 - 87.0), round(40.0 - 87.0))
+    region = crop_region(box, 5.0, 288)
+    side = math.ceil(math.sqrt(1200.0) * 5.0)  # 174 image px
+    x0, y0 = round(25.0 - 87.0), round(40.0 - 87.0)
+    assert region.side == 288 and region.image_side == pytest.approx(side)
+    assert region.center == pytest.approx((x0 + side / 2, y0 + side / 2))
     scale = 288.0 / side
-    expected = [(10.0 - geometry.x0) * scale, (20.0 - geometry.y0) * scale, 30.0 * scale, 40.0 * scale]
-    np.testing.assert_allclose(box_to_crop(box, geometry), expected)
-    np.testing.assert_allclose(box_from_crop(box_to_crop(box, geometry), geometry), box)
+    expected = [(10.0 - x0) * scale, (20.0 - y0) * scale, 30.0 * scale, 40.0 * scale]
+    np.testing.assert_allclose(region.to_crop(box), expected)
+    np.testing.assert_allclose(region.to_image(region.to_crop(box)), box)
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -201,6 +203,7 @@ def test_crop_matches_bilinear_reference(box):
     """Scaled crops (inside the image and across its border) sample the documented pixel map."""
     image = np.random.default_rng(12).integers(0, 256, size=(120, 150, 3), dtype=np.uint8)
     image = cv2.GaussianBlur(image, (0, 0), 2.0)  # smooth, so fixed-point rounding differences stay small
-    geometry = crop_geometry(np.asarray(box), 3.0, 64)
-    expected = _bilinear_reference(image, geometry.x0, geometry.y0, geometry.side, 64)
-    assert np.abs(crop_image(image, geometry).astype(np.float64) - expected).max() <= 1.5
+    region = crop_region(np.asarray(box), 3.0, 64)
+    x0, y0 = (round(c - region.image_side / 2) for c in region.center)
+    expected = _bilinear_reference(image, x0, y0, round(region.image_side), 64)
+    assert np.abs(region.crop(image, antialias=False).astype(np.float64) - expected).max() <= 1.5

@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from ltr.data.box_ops import box_iou_xywh, rel_to_xywh, xywh_to_rel, xywh_to_xyxy, xyxy_to_xywh
+from ltr.data.box_ops import (
+    box_iou_xywh,
+    rel_to_xywh,
+    xywh_to_rel,
+    xywh_to_xyxy,
+    xyxy_to_xywh,
+)
 from ltr.data.proposals import sample_box_gmm, sample_box_gmm_batch
 
 SIGMAS = [(0.05, 0.05), (0.5, 0.5)]

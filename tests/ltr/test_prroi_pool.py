@@ -7,8 +7,15 @@ import numpy as np
 import pytest
 import torch
 
-from ltr.models.layers.prroi_pool import (PrRoIPool2D, level_bins, pool_levels, pool_levels_box_grad, pooling_layout, prroi_pool2d,
-                                         prroi_pool2d_batched)
+from ltr.models.layers.prroi_pool import (
+    PrRoIPool2D,
+    level_bins,
+    pool_levels,
+    pool_levels_box_grad,
+    pooling_layout,
+    prroi_pool2d,
+    prroi_pool2d_batched,
+)
 
 GAUSS_NODES = np.array([-1.0, 1.0]) / math.sqrt(3.0)  # 2-point Gauss-Legendre: exact for cubics
 

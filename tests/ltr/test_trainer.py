@@ -6,13 +6,13 @@ import math
 
 import pytest
 import torch
+from test_trainer_helpers import TinyBoxNet, reference_ebm_nll, tiny_loader
 
 from ltr.actors.bbreg import AtomEBMActor
 from ltr.admin.checkpoint import list_checkpoints
 from ltr.trainers.distributed import DistributedContext
 from ltr.trainers.rng import capture_rng_state, restore_rng_state
 from ltr.trainers.trainer import NonFiniteLossError, Trainer, TrainerConfig, move_batch
-from test_trainer_helpers import TinyBoxNet, reference_ebm_nll, tiny_loader
 
 CPU = DistributedContext(rank=0, local_rank=0, world_size=1, device=torch.device("cpu"))
 

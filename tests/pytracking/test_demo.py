@@ -9,24 +9,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from helpers import box_iou
 
 from ltr.utils.box_io import load_boxes
 from pytracking import cli
-from pytracking.demo import demo_sequence, main as demo_main
+from pytracking.demo import demo_sequence
+from pytracking.demo import main as demo_main
 from trackers.atom_ebm.weights import bundled_model_path
 from trackers.base import Tracker, TrackerOutput
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _continuous_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of (x, y, w, h) rows, written independently of the project's metrics."""
-    x1 = np.maximum(a[:, 0], b[:, 0])
-    y1 = np.maximum(a[:, 1], b[:, 1])
-    x2 = np.minimum(a[:, 0] + a[:, 2], b[:, 0] + b[:, 2])
-    y2 = np.minimum(a[:, 1] + a[:, 3], b[:, 1] + b[:, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    return inter / (a[:, 2] * a[:, 3] + b[:, 2] * b[:, 3] - inter)
 
 
 def test_demo_sequence_is_the_bundled_couple():
@@ -48,14 +40,14 @@ def test_demo_end_to_end(tmp_path, monkeypatch):
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics) >= {"auc", "op50", "op75", "precision", "fps"}
     # OP50 recomputed independently (pytracking protocol: frame 0 counts as a success, strict >)
-    overlap = _continuous_iou(boxes, gt)
+    overlap = box_iou(boxes, gt)
     overlap[0] = 1.0
     assert metrics["op50"] == pytest.approx(100.0 * np.mean(overlap > 0.5), abs=0.01)
     # accuracy floor on the held-out sequence: keeping the first box scores a mean IoU of 0.04 here, the bundled model
     # 0.80 (demo AUC 78.3, README); 0.6 leaves room for other machines' float differences
-    static = _continuous_iou(np.repeat(gt[:1], len(gt), axis=0), gt)
+    static = box_iou(np.repeat(gt[:1], len(gt), axis=0), gt)
     assert static.mean() < 0.1
-    assert _continuous_iou(boxes, gt).mean() >= 0.6
+    assert box_iou(boxes, gt).mean() >= 0.6
     video = cv2.VideoCapture(str(out / "demo.mp4"))
     count = int(video.get(cv2.CAP_PROP_FRAME_COUNT))
     ok, frame = video.read()

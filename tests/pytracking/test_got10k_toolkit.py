@@ -28,8 +28,16 @@ from ltr.dataset.benchmarks import load_dataset  # noqa: E402
 from ltr.utils.box_io import format_boxes, load_boxes  # noqa: E402
 from ltr.utils.files import atomic_write_text  # noqa: E402
 from pytracking.analysis.report import main as report_main  # noqa: E402
-from pytracking.evaluation.runner import RunSpec, result_dir, result_file, run_dataset  # noqa: E402
-from pytracking.integrations.got10k_tracker import Got10kTracker, video_name  # noqa: E402
+from pytracking.evaluation.runner import (  # noqa: E402
+    RunSpec,
+    result_dir,
+    result_file,
+    run_dataset,
+)
+from pytracking.integrations.got10k_tracker import (  # noqa: E402
+    Got10kTracker,
+    video_name,
+)
 
 VERSION = 2013
 #: real OTB-2013 names without the toolkit's frame-range special cases (David, Football1, Freeman3/4)

@@ -13,10 +13,14 @@ from ltr.utils.box_io import load_boxes
 from pytracking import run_video
 from pytracking.demo import demo_sequence
 from pytracking.utils.drawing import annotate
-from pytracking.utils.video_io import CaptureSource, ImageFolderSource, natural_sort_key, open_source
+from pytracking.utils.video_io import (
+    CaptureSource,
+    ImageFolderSource,
+    natural_sort_key,
+    open_source,
+)
 from trackers.base import Tracker, TrackerOutput
 from trackers.registry import list_trackers, register_tracker
-
 
 
 class StepTracker(Tracker):

@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from pytracking.utils.video_io import CaptureSource
-from pytracking.webcam_app import HOLD_REFRESH_MS, MIN_WAIT_MS, QUIT, SELECTING, TRACKING, WebcamApp
+from pytracking.webcam_app import (
+    HOLD_REFRESH_MS,
+    MIN_WAIT_MS,
+    QUIT,
+    SELECTING,
+    TRACKING,
+    WebcamApp,
+)
 from pytracking.webcam_display import BoxSelector, normalize_corners
 from trackers.base import Tracker, TrackerOutput
 

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import torch
 from benchmark_trees import square_boxes, write_video
+from helpers import box_iou
 
 from ltr.utils.box_io import format_boxes
 from pytracking.evaluation.distributed import RankInfo, rank_info, split_longest_first
@@ -71,14 +72,6 @@ def _box_files(folder: Path) -> dict[str, bytes]:
             if not p.name.endswith("_time.txt") and p.name != "failures.txt"}
 
 
-def _mean_iou(pred: np.ndarray, truth: np.ndarray) -> float:
-    left, top = np.maximum(pred[:, 0], truth[:, 0]), np.maximum(pred[:, 1], truth[:, 1])
-    right = np.minimum(pred[:, 0] + pred[:, 2], truth[:, 0] + truth[:, 2])
-    bottom = np.minimum(pred[:, 1] + pred[:, 3], truth[:, 1] + truth[:, 3])
-    inter = np.clip(right - left, 0, None) * np.clip(bottom - top, 0, None)
-    return float(np.mean(inter / (pred[:, 2] * pred[:, 3] + truth[:, 2] * truth[:, 3] - inter)))
-
-
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory) -> tuple[Path, dict[str, np.ndarray]]:
     root = tmp_path_factory.mktemp("folder")
@@ -98,7 +91,7 @@ def reference(dataset, tmp_path_factory) -> Path:
         rows = np.loadtxt(out / f"{name}.txt", delimiter=",")
         assert rows.shape == (LENGTHS[name], 4)
         np.testing.assert_array_equal(rows[0], boxes[0])
-        assert _mean_iou(rows, boxes) > 0.6, name  # it followed the square
+        assert box_iou(rows, boxes).mean() > 0.6, name  # it followed the square
     info = json.loads((out / "run_info.json").read_text())
     assert info["command"] == "python -m pytracking.run_tracker " + shlex.join(args)
     assert info["world_size"] == 1 and info["threads"] == 1 and info["device"] == "cpu"
@@ -229,7 +222,7 @@ def test_failures_of_a_sequence_and_of_a_whole_rank_are_recorded_and_do_not_stop
     assert failures["x"] == failures["y"] == "building the tracker failed: RuntimeError: rank 1 cannot build (injected)"
     assert sorted(_box_files(out)) == ["good.txt"]  # rank 0 went on after its failed sequence
     rows = np.loadtxt(out / "good.txt", delimiter=",")
-    assert rows.shape == (lengths["good"], 4) and _mean_iou(rows, truth["good"]) > 0.5
+    assert rows.shape == (lengths["good"], 4) and box_iou(rows, truth["good"]).mean() > 0.5
     assert result.stderr.count("3 of 4 sequences failed (bad, x, y)") == 1  # rank 0 reports it once
     assert result.stdout.count("rank1_fails/kcf: 1 of 4 sequences complete, 3 failed") == 1
 

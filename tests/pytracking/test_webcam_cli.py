@@ -9,6 +9,7 @@ import sys
 import cv2
 import numpy as np
 import pytest
+from helpers import box_iou
 
 from ltr.utils.box_io import load_boxes
 from pytracking import run_webcam
@@ -41,13 +42,6 @@ def _read_video(path) -> list[np.ndarray]:
     return frames
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    x0, y0 = np.maximum(a[:, 0], b[:, 0]), np.maximum(a[:, 1], b[:, 1])
-    x1, y1 = np.minimum(a[:, 0] + a[:, 2], b[:, 0] + b[:, 2]), np.minimum(a[:, 1] + a[:, 3], b[:, 1] + b[:, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    return inter / (a[:, 2] * a[:, 3] + b[:, 2] * b[:, 3] - inter)
-
-
 def _box_args(box) -> list[str]:
     return ["--init-box", *(str(v) for v in box)]
 
@@ -73,9 +67,9 @@ def test_init_box_and_max_frames_track_the_target(tmp_path, couple_clip, couple_
     assert run_webcam.main(argv) == 0
     boxes, truth = load_boxes(boxes_file), couple_truth[:frames]
     assert len(boxes) == frames
-    first_box_iou = _iou(np.repeat(truth[:1], frames, axis=0), truth).mean()
+    first_box_iou = box_iou(np.repeat(truth[:1], frames, axis=0), truth).mean()
     assert first_box_iou < IOU_FLOOR / 2  # the target moves: keeping the first box would fail the floor
-    assert _iou(boxes, truth).mean() >= IOU_FLOOR
+    assert box_iou(boxes, truth).mean() >= IOU_FLOOR
 
 
 def test_default_headless_install_tracks_without_a_window_when_given_a_box(tmp_path, couple_clip, couple_truth):

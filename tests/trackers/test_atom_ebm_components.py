@@ -1,7 +1,6 @@
-"""ATOM-EBM geometry, augmentation, box refinement and parameter handling against hand-computed expectations."""
+"""ATOM-EBM augmentation, box refinement and parameter handling against hand-computed expectations."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import cv2
@@ -9,53 +8,17 @@ import numpy as np
 import pytest
 import torch
 
+import trackers.atom_ebm.parameters
 from trackers.atom_ebm.augmentation import augmented_samples
 from trackers.atom_ebm.box_refiner import BoxRefiner, initial_boxes, select_final_box
-import trackers.atom_ebm.parameters
 from trackers.atom_ebm.parameters import get_parameters, list_parameter_sets
-from trackers.atom_ebm.params import AtomEbmParams, parse_overrides, parse_value, with_overrides
-from trackers.atom_ebm.sample_geometry import crop_box_to_image, extract_crop, image_box_to_crop, search_scale
+from trackers.atom_ebm.params import (
+    AtomEbmParams,
+    parse_overrides,
+    parse_value,
+    with_overrides,
+)
 from trackers.atom_ebm.weights import CHECKPOINT_ENV_VAR, resolve_checkpoint
-
-
-def _ramp(height=240, width=320):
-    """Float image whose channel 0 is the x pixel-centre coordinate and channel 1 the y one."""
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32) + 0.5
-    return np.stack([xs, ys, np.zeros_like(xs)], axis=-1)
-
-
-@pytest.mark.parametrize("scale", [0.5, 1.0, 1.7, 2.5])
-def test_extract_crop_samples_the_affine_map(scale):
-    center = (150.3, 101.7)
-    crop = extract_crop(_ramp(), center, scale, 64)
-    u = np.arange(64) + 0.5  # crop pixel centres
-    expected_x = center[0] + (u - 32) * scale
-    expected_y = center[1] + (u - 32) * scale
-    # OpenCV interpolates on a 1/32-pixel grid
-    np.testing.assert_allclose(crop[32, :, 0], expected_x, atol=scale / 32 + 1e-3)
-    np.testing.assert_allclose(crop[:, 32, 1], expected_y, atol=scale / 32 + 1e-3)
-
-
-def test_extract_crop_replicates_border():
-    crop = extract_crop(_ramp(), (2.0, 2.0), 1.0, 16)
-    assert crop[0, 0, 0] == pytest.approx(0.5) and crop[0, 0, 1] == pytest.approx(0.5)
-
-
-def test_extract_crop_antialiases_strong_downscaling():
-    image = np.zeros((400, 400, 3), np.uint8)
-    image[:, ::2] = 255  # 1-px stripes average to mid-grey
-    crop = extract_crop(image, (200.0, 200.0), 4.0, 32)
-    assert abs(float(crop[8:24, 8:24].mean()) - 127.5) < 3
-
-
-def test_box_mapping_round_trip_and_hand_values():
-    box = (100.0, 50.0, 20.0, 40.0)
-    center, scale = (110.0, 70.0), 0.5
-    crop_box = image_box_to_crop(box, center, scale, 288)
-    # box centre (110, 70) = crop centre (144, 144); size 40 x 80 crop px
-    assert crop_box == pytest.approx((124.0, 104.0, 40.0, 80.0))
-    assert crop_box_to_image(crop_box, center, scale, 288) == pytest.approx(box)
-    assert search_scale((20.0, 45.0), 5.0, 288) == pytest.approx(math.sqrt(900) * 5 / 288)
 
 
 def test_augmented_samples_know_where_the_target_went():

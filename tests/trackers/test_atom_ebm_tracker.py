@@ -6,20 +6,19 @@ import math
 import numpy as np
 import pytest
 import torch
+from helpers import LIGHT_INIT, write_checkpoint
 
-import trackers.atom_ebm.tracker as tracker_module
-from ltr.admin.checkpoint import save_checkpoint
 from ltr.admin.loading import load_network
-from ltr.models.bbreg.atom import atom_resnet18
+from ltr.data.search_region import SearchRegion
 from ltr.utils.device import resolve_device
 from ltr.utils.image_io import read_image
 from pytracking.analysis.metrics import iou_continuous
 from pytracking.demo import demo_sequence, zero_based
 from trackers.atom_ebm.build import build_tracker
-from trackers.atom_ebm.localization import localize_target
+from trackers.atom_ebm.iou_refinement import IoURefinement
 from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.params import with_overrides
-from trackers.atom_ebm.sample_geometry import extract_crop
+from trackers.atom_ebm.refinement_check import CheckResult
 from trackers.atom_ebm.tracker import AtomEbmTracker
 from trackers.atom_ebm.weights import resolve_checkpoint
 from trackers.registry import build_tracker as build_registered
@@ -30,10 +29,7 @@ NUM_FRAMES = 4
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
     torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("ckpt") / "random_atom.pth.tar"
-    save_checkpoint(path, {"net": atom_resnet18().state_dict(),
-                           "net_constructor": {"name": "atom_resnet18", "kwargs": {}}, "epoch": 0})
-    return path
+    return write_checkpoint(tmp_path_factory.mktemp("ckpt") / "random_atom.pth.tar", epoch=0)
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +43,6 @@ def sequence():
 def _run(tracker, frames, init_box):
     tracker.initialize(frames[0], init_box)
     return [tracker.track(frame) for frame in frames[1:]]
-
-
-# lighter first-frame training for the tests that are not about it (the machine running tests is small)
-LIGHT_INIT = dict(init_gn_iter=1, init_cg_iter=3, augment_blur=(), augment_rotation=(10.0,), num_dropout_samples=2)
 
 
 def _check_outputs(outputs, image_shape):
@@ -104,18 +96,29 @@ def test_a_sequence_does_not_depend_on_what_ran_before(checkpoint, sequence):
     assert [o.box for o in alone] == [o.box for o in after_other]
 
 
-def test_failed_self_check_switches_refinement_off(checkpoint, sequence, monkeypatch):
-    """A self-check that finds no gain makes the frame path the classifier-only one (no IoU-Net, classifier score)."""
-    from trackers.atom_ebm.refinement_check import CheckResult
+class _FixedCheck(IoURefinement):
+    """The real refinement, with its first-frame self-check result (where the parameters run one) replaced by
+    ``result``."""
 
+    def __init__(self, net, params, result: CheckResult):
+        super().__init__(net, params, torch.device("cpu"), torch.Generator())
+        self.result = result
+
+    def condition(self, image, box, rng):
+        ran = super().condition(image, box, rng)
+        return None if ran is None else self.result
+
+
+def test_failed_self_check_switches_refinement_off(checkpoint, sequence):
+    """A self-check that finds no gain makes the frame path the classifier-only one (no IoU-Net, classifier score)."""
     frames, boxes = sequence
     net = load_network(checkpoint)
     for gain, expect_refining in ((-0.1, False), (0.1, True)):
-        monkeypatch.setattr(tracker_module, "check_refinement", lambda views, num, generator, g=gain: CheckResult(0.5, 0.5 + g, 0.01))
         params = with_overrides(get_parameters("fast"), {**LIGHT_INIT, "seed": 2})
-        tracker = AtomEbmTracker(net, params, "cpu")
+        tracker = AtomEbmTracker(net, params, "cpu", refinement=_FixedCheck(net, params, CheckResult(0.5, 0.5 + gain, 0.01)))
         outputs = _run(tracker, frames[:3], boxes[0])
         assert tracker.refining is expect_refining and tracker.refinement_check.iou_after == pytest.approx(0.5 + gain)
+        assert [o.info["refined"] for o in outputs] == [expect_refining] * 2
         _check_outputs(outputs, frames[0].shape)
         if not expect_refining:
             classifier_only = _run(AtomEbmTracker(net, with_overrides(get_parameters("no_refine"), {**LIGHT_INIT, "seed": 2}), "cpu"),
@@ -127,14 +130,14 @@ def test_failed_self_check_switches_refinement_off(checkpoint, sequence, monkeyp
 
 @pytest.mark.parametrize("param, expect_refining", [("default", False), ("fast", False), ("always_refine", True),
                                                     ("atom_baseline", True), ("no_refine", False)])
-def test_which_parameter_sets_obey_the_self_check(checkpoint, sequence, monkeypatch, param, expect_refining):
+def test_which_parameter_sets_obey_the_self_check(checkpoint, sequence, param, expect_refining):
     """With a self-check that always fails, only the sets meant to refine unconditionally (always_refine, and ATOM's
     fixed-step baseline) still move the box size; no_refine never does."""
-    from trackers.atom_ebm.refinement_check import CheckResult
-
     frames, boxes = sequence
-    monkeypatch.setattr(tracker_module, "check_refinement", lambda views, num, generator: CheckResult(0.5, 0.3, 0.01))
-    tracker = AtomEbmTracker(load_network(checkpoint), with_overrides(get_parameters(param), {**LIGHT_INIT, "seed": 1}), "cpu")
+    net = load_network(checkpoint)
+    params = with_overrides(get_parameters(param), {**LIGHT_INIT, "seed": 1})
+    refinement = None if param == "no_refine" else _FixedCheck(net, params, CheckResult(0.5, 0.3, 0.01))
+    tracker = AtomEbmTracker(net, params, "cpu", refinement=refinement)
     outputs = _run(tracker, frames[:3], boxes[0])
     assert tracker.refining is expect_refining
     sizes_kept = all(o.box[2:] == tuple(boxes[0][2:]) for o in outputs)
@@ -142,27 +145,18 @@ def test_which_parameter_sets_obey_the_self_check(checkpoint, sequence, monkeypa
 
 
 @pytest.mark.parametrize("refine_at_border", [True, False])
-def test_a_box_past_the_border_is_refined_only_if_asked(checkpoint, sequence, monkeypatch, refine_at_border):
+def test_a_box_past_the_border_is_refined_only_if_asked(checkpoint, sequence, refine_at_border):
     """A target cut by the left image border on a still video: the classifier keeps the box there, so with
     ``refine_at_border=False`` no frame is refined and the size stays; with True every frame is refined."""
     frames, _ = sequence
     still = [frames[0]] * 4
     straddling = (-12.0, 60.0, 40.0, 50.0)  # 12 of its 40 px lie left of the image
-    refined_frames = []
-    original_refine = AtomEbmTracker._refine
-
-    def recording_refine(self, *args):
-        refined_frames.append(self.frame_num)
-        return original_refine(self, *args)
-
-    monkeypatch.setattr(AtomEbmTracker, "_refine", recording_refine)
     params = with_overrides(get_parameters("always_refine"), {**LIGHT_INIT, "seed": 0, "refine_at_border": refine_at_border})
     outputs = _run(AtomEbmTracker(load_network(checkpoint), params, "cpu"), still, straddling)
     assert all(out.box[0] < 0 for out in outputs)  # still cut by the border
-    if refine_at_border:
-        assert refined_frames == [2, 3, 4]  # frame 1 is the initial one
-    else:
-        assert refined_frames == [] and all(out.box[2:] == straddling[2:] for out in outputs)
+    assert [out.info["refined"] for out in outputs] == [refine_at_border] * 3
+    if not refine_at_border:
+        assert all(out.box[2:] == straddling[2:] for out in outputs)
 
 
 class _TinyNet(torch.nn.Module):
@@ -248,26 +242,21 @@ def _expected_crop(tracker, image, center, target_size, search_area, side=None):
     """The crop the tracker should cut, computed from the geometry directly: an ``image_sample_size`` crop would be
     ``search_area`` targets wide; ``side`` px of it (default: all) around ``center``."""
     scale = math.sqrt(target_size[0] * target_size[1]) * search_area / tracker.params.image_sample_size
-    return tracker.normalize(extract_crop(image, tuple(center), scale, side or tracker.params.image_sample_size))
+    region = SearchRegion(tuple(center), scale, side or tracker.params.image_sample_size)
+    return tracker.refinement.normalize(region.crop(image))
 
 
-def test_iou_net_sees_its_training_search_area_and_hog_needs_no_backbone(checkpoint, sequence, monkeypatch):
+def test_iou_net_sees_its_training_search_area_and_hog_needs_no_backbone(checkpoint, sequence):
     frames, boxes = sequence
     x, y, w, h = boxes[0]
     center = np.array([x + w / 2, y + h / 2])
     recorder = _RecordingNet(load_network(checkpoint).eval().requires_grad_(False))
     overrides = {**LIGHT_INIT, "classifier_features": "hog_color", "compressed_dim": 12, "filter_size": 8,
-                 "search_area_scale": 3.0, "iou_search_area_scale": 5.0, "seed": 0, "target_not_found_threshold": 0.0}
-    localizations = []
-
-    def recording_localize(*args):
-        localizations.append(localize_target(*args))
-        return localizations[-1]
-
-    monkeypatch.setattr(tracker_module, "localize_target", recording_localize)
+                 "search_area_scale": 3.0, "seed": 0, "target_not_found_threshold": 0.0}
     tracker = AtomEbmTracker(recorder, with_overrides(get_parameters("always_refine"), overrides), "cpu")
     tracker.initialize(frames[0], boxes[0])
-    # first frame: one IoU-Net pass over the identity and the shifted crops, cut 5 targets wide
+    # first frame: one IoU-Net pass over the identity and the shifted crops, cut 5 targets wide (the network's
+    # input contract)
     (crops, layers), = recorder.calls
     assert layers == ("layer2", "layer3") and crops.shape[0] == 1 + len(tracker.params.augment_shift)
     side = tracker.params.iou_crop_size
@@ -276,23 +265,23 @@ def test_iou_net_sees_its_training_search_area_and_hog_needs_no_backbone(checkpo
     difference = (crops[0] - _expected_crop(tracker, frames[0], center, (w, h), 5.0, side)[0]).abs()
     assert difference.max() < 0.1 and difference.mean() < 2e-3, (difference.max(), difference.mean())
     recorder.calls.clear()
-    tracker.track(frames[1])
+    output = tracker.track(frames[1])
     (crop, layers), = recorder.calls  # the HOG classifier needs no backbone pass
     assert layers == ("layer2", "layer3")
-    # the IoU-Net's crop is cut around the classifier's estimate (its displacement is in classifier-crop px)
-    classifier_scale = math.sqrt(w * h) * 3.0 / tracker.params.image_sample_size
-    estimate = center + np.asarray(localizations[-1].displacement) * classifier_scale
-    torch.testing.assert_close(crop, _expected_crop(tracker, frames[1], estimate, (w, h), 5.0, side))
+    # the IoU-Net's crop is cut around the classifier's estimate
+    estimate = np.asarray(output.info["estimate"])
+    torch.testing.assert_close(crop, _expected_crop(tracker, frames[1], estimate[:2] + estimate[2:] / 2, (w, h), 5.0, side))
 
-    # a backbone classifier on the IoU-Net's search area: one shared pass with both layers
+    # a backbone classifier: its own pass on its crop (layer3), then the IoU-Net's on its crop
     recorder.calls.clear()
-    shared = with_overrides(get_parameters("always_refine"),
-                            {**LIGHT_INIT, "search_area_scale": 5.0, "iou_crop_size": 288, "seed": 0})
-    tracker = AtomEbmTracker(recorder, shared, "cpu")
+    layer3 = with_overrides(get_parameters("always_refine"),
+                            {**LIGHT_INIT, "classifier_features": "layer3", "filter_size": 4, "seed": 0})
+    tracker = AtomEbmTracker(recorder, layer3, "cpu")
     tracker.initialize(frames[0], boxes[0])
+    recorder.calls.clear()
     tracker.track(frames[1])
-    assert [layers for _, layers in recorder.calls] == [("layer2", "layer3")] * 2
-    torch.testing.assert_close(recorder.calls[1][0], _expected_crop(tracker, frames[1], center, (w, h), 5.0))
+    assert [layers for _, layers in recorder.calls] == [("layer3",), ("layer2", "layer3")]
+    torch.testing.assert_close(recorder.calls[0][0], _expected_crop(tracker, frames[1], center, (w, h), 3.0))
 
     # classifier only with HOG: no backbone at all
     recorder.calls.clear()

@@ -7,10 +7,21 @@ import numpy as np
 import pytest
 import torch
 
-from trackers.atom_ebm.classifier import (FactorizedConvLinearization, apply_filter, combine_feature_blocks,
-                                          gaussian_label, mlu, normalize_features)
+from trackers.atom_ebm.classifier import (
+    FactorizedConvLinearization,
+    apply_filter,
+    combine_feature_blocks,
+    gaussian_label,
+    mlu,
+    normalize_features,
+)
 from trackers.atom_ebm.fourier import fourier_upsample
-from trackers.atom_ebm.localization import HARD_NEGATIVE, NOT_FOUND, UNCERTAIN, localize_target
+from trackers.atom_ebm.localization import (
+    HARD_NEGATIVE,
+    NOT_FOUND,
+    UNCERTAIN,
+    localize_target,
+)
 from trackers.atom_ebm.optimizer import conjugate_gradient, gauss_newton_cg
 from trackers.atom_ebm.params import AtomEbmParams
 from trackers.atom_ebm.sample_memory import SampleMemory, update_sample_weights

@@ -64,7 +64,7 @@ def test_classifier_follows_translated_target(params):
     errors = []
     for frame, gt in zip(frames[1:], boxes[1:]):
         out = tracker.track(frame)
-        assert tracker.last_flag != "not_found"
+        assert out.info["flag"] != "not_found"
         center = np.array(out.box[:2]) + np.array(out.box[2:]) / 2
         gt_center = np.array(gt[:2]) + 16.0
         errors.append(np.linalg.norm(center - gt_center))

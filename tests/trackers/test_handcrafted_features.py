@@ -5,8 +5,13 @@ import numpy as np
 import pytest
 import torch
 
-from trackers.atom_ebm.handcrafted_features import (HOG_CLIP, NUM_ORIENTATIONS, gradient_orientation_bins,
-                                                     hog_color_features, normalize_cells)
+from trackers.atom_ebm.handcrafted_features import (
+    HOG_CLIP,
+    NUM_ORIENTATIONS,
+    gradient_orientation_bins,
+    hog_color_features,
+    normalize_cells,
+)
 
 
 def expected_bins(theta: float, magnitude: float) -> np.ndarray:

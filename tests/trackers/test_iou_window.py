@@ -1,7 +1,6 @@
 """IoU features on a window of the backbone maps: exact scores inside the window, detected exits, tracker equality."""
 from __future__ import annotations
 
-
 import pytest
 import torch
 
@@ -13,7 +12,6 @@ from trackers.atom_ebm.iou_window import feature_window
 from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.params import with_overrides
 from trackers.atom_ebm.tracker import AtomEbmTracker
-
 
 
 @pytest.fixture(scope="module")

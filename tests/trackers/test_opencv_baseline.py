@@ -10,10 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from benchmark_trees import make_uav123_tree, square_boxes, write_video
+from helpers import box_iou
 
 from ltr.utils.image_io import read_image
 from pytracking.run_tracker import main as run_tracker_main
-from trackers.opencv_baseline import MODEL_KINDS, OpenCVTracker, build_tracker, model_files
+from trackers.opencv_baseline import (
+    MODEL_KINDS,
+    OpenCVTracker,
+    build_tracker,
+    model_files,
+)
 from trackers.registry import build_tracker as build_registered
 from trackers.registry import check_tracker_arguments, list_trackers, register_tracker
 
@@ -25,9 +31,7 @@ VITTRACK_MODEL_DIR_ENV = MODEL_KINDS["vittrack"].env_var
 
 
 def _iou(a, b) -> float:
-    ax2, ay2, bx2, by2 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
-    inter = max(0.0, min(ax2, bx2) - max(a[0], b[0])) * max(0.0, min(ay2, by2) - max(a[1], b[1]))
-    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
+    return float(box_iou(a, b)[0])
 
 
 @pytest.fixture(scope="module")

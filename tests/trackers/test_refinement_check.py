@@ -6,9 +6,15 @@ import statistics
 
 import pytest
 import torch
+from helpers import box_iou
 
-from trackers.atom_ebm.refinement_check import (CENTRE_NOISE, CONFIDENCE, LOG_SIZE_NOISE, check_refinement,
-                                                perturbed_boxes)
+from trackers.atom_ebm.refinement_check import (
+    CENTRE_NOISE,
+    CONFIDENCE,
+    LOG_SIZE_NOISE,
+    check_refinement,
+    perturbed_boxes,
+)
 
 BOX = torch.tensor([40.0, 60.0, 30.0, 50.0], dtype=torch.float64)
 
@@ -39,10 +45,8 @@ def test_decision_follows_the_iou_change():
     assert unchanged.iou_after == unchanged.iou_before and not unchanged.refinement_helps
 
 
-def _iou(a: list[float], b: list[float]) -> float:
-    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    return ix * iy / (a[2] * a[3] + b[2] * b[3] - ix * iy)
+def _iou(a, b) -> float:
+    return float(box_iou(a, b)[0])
 
 
 def test_a_gain_within_its_noise_is_not_enough():

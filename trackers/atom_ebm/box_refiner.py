@@ -22,7 +22,12 @@ import torch
 
 from ltr.data.box_ops import rel_to_xywh, xywh_to_rel
 from trackers.atom_ebm.params import AtomEbmParams
-from trackers.refinement import StepFn, compile_s1_step, fixed_step_ascent, gradient_ascent
+from trackers.refinement import (
+    StepFn,
+    compile_s1_step,
+    fixed_step_ascent,
+    gradient_ascent,
+)
 
 ScoreFn = Callable[..., torch.Tensor]
 #: smallest side of a refined box (crop px): a box must cover at least one pixel

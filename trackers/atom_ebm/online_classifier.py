@@ -8,9 +8,19 @@ from __future__ import annotations
 
 import torch
 
-from trackers.atom_ebm.classifier import FactorizedConvClassifier, gaussian_label, project
+from trackers.atom_ebm.classifier import (
+    FactorizedConvClassifier,
+    gaussian_label,
+    project,
+)
 from trackers.atom_ebm.fourier import fourier_upsample
-from trackers.atom_ebm.localization import HARD_NEGATIVE, NOT_FOUND, UNCERTAIN
+from trackers.atom_ebm.localization import (
+    HARD_NEGATIVE,
+    NOT_FOUND,
+    UNCERTAIN,
+    Localization,
+    localize_target,
+)
 from trackers.atom_ebm.optimizer import gauss_newton_cg
 from trackers.atom_ebm.params import AtomEbmParams
 from trackers.atom_ebm.sample_memory import SampleMemory
@@ -63,6 +73,12 @@ class OnlineClassifier:
         """
         scores = self.model.scores(projected)[0, 0]
         return fourier_upsample(scores, self.params.image_sample_size)
+
+    def localize(self, features: torch.Tensor, target_size: tuple[float, float]) -> tuple[Localization, torch.Tensor]:
+        """Score one crop's normalised features [1, C, S, S] and find the target (``localize_target``);
+        ``target_size``: (w, h) in crop px. Returns the localisation and the projected sample for :meth:`update`."""
+        projected = self.project(features)
+        return localize_target(self.score_map(projected), target_size, self.params), projected
 
     def update(self, projected: torch.Tensor, offset: torch.Tensor, flag: str | None, frame_num: int) -> None:
         """Per-frame update: store the sample (unless not_found/uncertain) and re-train the filter when due.

@@ -12,6 +12,7 @@ from typing import Callable, Protocol, Sequence
 
 import torch
 
+
 def _dot(a: Sequence[torch.Tensor], b: Sequence[torch.Tensor]) -> torch.Tensor:
     return sum((x * y).sum() for x, y in zip(a, b))
 

@@ -2,21 +2,23 @@
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
+from typing import Iterator
 
 import torch
 
 #: the stages ``AtomEbmTracker.track`` reports: the backbone passes, the IoU-Net's test features (its convolutions on
 #: the backbone maps), the online classifier (scoring, localisation, update), the box refinement (initial boxes,
-#: gradient ascent, top-k) and the rest (crops, normalisation)
+#: gradient ascent, top-k) and the rest (crops, normalisation, state)
 STAGES = ("backbone", "iou_features", "classifier", "refinement", "other")
 
 
 class StageTimer:
-    """Adds the time since the previous mark to a named stage.
+    """Adds the wall time spent inside ``with timer.stage(name):`` blocks to the named stage.
 
     On CUDA, work is queued asynchronously, so a stage boundary means something only after a synchronisation: the
-    timer synchronises at each mark only when ``enabled``, and then reports; otherwise it reports nothing. On the
-    CPU the marks cost nothing and the times are always reported.
+    timer synchronises at each boundary only when ``enabled``, and then reports; otherwise it reports nothing. On
+    the CPU the boundaries cost nothing and the times are always reported.
     """
 
     def __init__(self, device: torch.device, enabled: bool):
@@ -24,15 +26,23 @@ class StageTimer:
         self.reporting = enabled or device.type != "cuda"
         self.synchronising = enabled and device.type == "cuda"
         self.seconds = dict.fromkeys(STAGES, 0.0)
-        self._last = time.perf_counter()
 
-    def mark(self, stage: str) -> None:
-        """The time since the previous mark (or the start) belongs to ``stage``."""
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time the block as part of stage ``name`` (one of ``STAGES``)."""
+        if name not in self.seconds:
+            raise ValueError(f"unknown stage {name!r}; stages: {STAGES}")
+        self._sync()
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._sync()
+            self.seconds[name] += time.perf_counter() - start
+
+    def _sync(self) -> None:
         if self.synchronising:
             torch.cuda.synchronize(self.device)
-        now = time.perf_counter()
-        self.seconds[stage] += now - self._last
-        self._last = now
 
     def timings(self) -> dict[str, float]:
         """Seconds per stage ({} on CUDA without synchronisation)."""

@@ -20,7 +20,14 @@ from pathlib import Path
 import numpy as np
 
 from ltr.dataset.benchmarks.common import (
-    LazyRange, count_lines, frame_pattern, image_numbers, load_first_box, load_flags, report_missing, resolve_root,
+    LazyRange,
+    count_lines,
+    frame_pattern,
+    image_numbers,
+    load_first_box,
+    load_flags,
+    report_missing,
+    resolve_root,
     select_sequences,
 )
 from ltr.dataset.benchmarks.sequence import FrameList, Sequence

@@ -22,7 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from ltr.dataset.benchmarks.common import (
-    LazyRange, count_lines, frame_pattern, load_flags, report_missing, resolve_root, select_sequences,
+    LazyRange,
+    count_lines,
+    frame_pattern,
+    load_flags,
+    report_missing,
+    resolve_root,
+    select_sequences,
 )
 from ltr.dataset.benchmarks.sequence import FrameList, Sequence
 from ltr.utils.box_io import load_boxes

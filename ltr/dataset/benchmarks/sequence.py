@@ -1,7 +1,8 @@
 """The ``Sequence`` type shared by evaluation loaders, training data sets and runners."""
 from __future__ import annotations
 
-from typing import Callable, Sequence as SequenceType
+from typing import Callable
+from typing import Sequence as SequenceType
 
 import numpy as np
 

@@ -17,7 +17,14 @@ import os
 from pathlib import Path
 
 from ltr.dataset.benchmarks.common import (
-    LazyRange, count_lines, frame_pattern, image_numbers, load_first_box, report_missing, resolve_root, select_sequences,
+    LazyRange,
+    count_lines,
+    frame_pattern,
+    image_numbers,
+    load_first_box,
+    report_missing,
+    resolve_root,
+    select_sequences,
 )
 from ltr.dataset.benchmarks.sequence import FrameList, Sequence
 from ltr.utils.box_io import load_boxes

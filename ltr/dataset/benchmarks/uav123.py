@@ -21,7 +21,13 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from ltr.dataset.benchmarks.common import frame_pattern, image_numbers, report_missing, resolve_root, select_sequences
+from ltr.dataset.benchmarks.common import (
+    frame_pattern,
+    image_numbers,
+    report_missing,
+    resolve_root,
+    select_sequences,
+)
 from ltr.dataset.benchmarks.sequence import FrameList, Sequence
 from ltr.utils.box_io import load_boxes
 

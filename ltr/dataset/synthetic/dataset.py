@@ -12,7 +12,13 @@ from tqdm import tqdm
 from ltr.dataset.base import SequenceInfo, TrainingDataset, check_index
 from ltr.dataset.synthetic.geometry import compose, invert, pixel_affine, polygon_mask
 from ltr.dataset.synthetic.params import SCENE_CACHE_SIZE, SyntheticParams
-from ltr.dataset.synthetic.plan import Dressing, SceneObject, Track, plan_dressing, plan_track
+from ltr.dataset.synthetic.plan import (
+    Dressing,
+    SceneObject,
+    Track,
+    plan_dressing,
+    plan_track,
+)
 from ltr.dataset.synthetic.textures import SourcePool, list_image_files
 from ltr.utils.box_io import save_boxes
 from ltr.utils.files import atomic_write

@@ -9,12 +9,11 @@ ImageNet weights come from torchvision's download (``pretrained=True``) or from 
 """
 from __future__ import annotations
 
-from collections import OrderedDict
-from typing import Sequence
-
 import hashlib
 import os
+from collections import OrderedDict
 from pathlib import Path
+from typing import Sequence
 
 import torch
 from torchvision.models import ResNet18_Weights, ResNet50_Weights

@@ -10,6 +10,7 @@ from torch import nn
 
 from ltr.models.backbone.resnet import ResNetBackbone, resnet18, resnet50
 from ltr.models.bbreg.atom_iou_net import AtomIoUNet
+from ltr.models.input_spec import REFERENCE_INPUT_SPEC, InputSpec
 from ltr.models.registry import register_model
 
 __all__ = ["ATOMnet", "atom_resnet18", "atom_resnet50"]
@@ -23,6 +24,9 @@ class ATOMnet(nn.Module):
         bb_regressor: the IoU-Net head.
         iou_layers: backbone layers fed to the IoU-Net (stride 8, stride 16).
         extractor_grad: if False, the backbone parameters get ``requires_grad=False``.
+
+    ``input_spec`` (an ``InputSpec``) is the crops the IoU-Net expects; the training recipe sets it, checkpoints
+    carry it, and ``ltr.admin.loading.load_network`` restores it (the reference values where a file lacks it).
     """
 
     def __init__(
@@ -36,6 +40,7 @@ class ATOMnet(nn.Module):
         self.feature_extractor = feature_extractor
         self.bb_regressor = bb_regressor
         self.iou_layers = tuple(iou_layers)
+        self.input_spec: InputSpec = REFERENCE_INPUT_SPEC
         if not extractor_grad:
             for parameter in self.feature_extractor.parameters():
                 parameter.requires_grad_(False)

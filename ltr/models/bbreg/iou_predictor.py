@@ -13,9 +13,21 @@ from typing import NamedTuple
 import torch
 from torch.nn import functional as F
 
-from ltr.models.bbreg.atom_iou_net import POOL3_SCALE, POOL3_SIZE, POOL4_SCALE, POOL4_SIZE, AtomIoUNet
+from ltr.models.bbreg.atom_iou_net import (
+    POOL3_SCALE,
+    POOL3_SIZE,
+    POOL4_SCALE,
+    POOL4_SIZE,
+    AtomIoUNet,
+)
 from ltr.models.layers.blocks import LinearBlock
-from ltr.models.layers.prroi_pool import LevelBins, level_bins, pool_levels, pool_levels_box_grad, pooling_layout
+from ltr.models.layers.prroi_pool import (
+    LevelBins,
+    level_bins,
+    pool_levels,
+    pool_levels_box_grad,
+    pooling_layout,
+)
 
 __all__ = ["IoUPredictor", "PreparedFrame", "score_proposals"]
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from ltr.train_settings.datasets import DatasetList, synthetic_training
 from ltr.train_settings.bbreg.atom_ebm_synthetic import RECIPE as SYNTHETIC_AND_LOCAL
 from ltr.train_settings.bbreg_recipe import run_bbreg
+from ltr.train_settings.datasets import DatasetList, synthetic_training
 from ltr.train_settings.options import TrainingOptions
 
 
