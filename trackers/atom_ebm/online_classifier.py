@@ -30,9 +30,8 @@ class OnlineClassifier:
     """Factorized-conv classifier + sample memory + Gauss-Newton/CG training (ATOM's online part)."""
 
     def __init__(self, params: AtomEbmParams, in_dim: int, device: torch.device | str = "cpu",
-                 generator: torch.Generator | None = None, target_cells: float | None = None):
-        """``generator``: CPU random generator for the classifier's random initialisation; ``target_cells``: the
-        target's geometric-mean side in feature cells (default: the map side / ``search_area_scale``)."""
+                 generator: torch.Generator | None = None):
+        """``generator``: CPU random generator for the classifier's random initialisation."""
         self.params = params
         self.device = torch.device(device)
         size = params.feature_size
@@ -43,8 +42,8 @@ class OnlineClassifier:
         self.memory = SampleMemory(params.memory_size, (params.compressed_dim, size, size),
                                    learning_rate=params.learning_rate, init_min_weight=params.init_samples_min_weight,
                                    device=self.device)
-        # label sigma: output_sigma_factor * sqrt(target area in cells)
-        self.sigma = params.output_sigma_factor * (target_cells or size / params.search_area_scale)
+        # label sigma: output_sigma_factor * sqrt(target area in cells); the crop is search_area_scale targets wide
+        self.sigma = params.output_sigma_factor * size / params.search_area_scale
 
     def labels(self, offsets: torch.Tensor) -> torch.Tensor:
         """Labels [N, 1, S, S] for target displacements ``offsets`` [N, 2] (dx, dy) in crop pixels."""

@@ -38,8 +38,6 @@ class AtomEbmParams:
             px as for an ``image_sample_size`` crop), a multiple of 16. Below ``image_sample_size`` it is a window of
             that crop, cut around the classifier's new position after localisation: the backbone then runs on
             ``(iou_crop_size / image_sample_size)**2`` of the pixels.
-        min_search_image_fraction: the classifier's crop is at least this fraction of the image's geometric-mean
-            side wide (0 = no floor). Camera motion moves small targets in large frames by many of their own sizes.
         inside_ratio: the target centre is kept within ``[-(0.5 - inside_ratio) * size, image + ...]``.
     Classifier:
         classifier_features: what the classifier scores: a backbone layer ("layer1", "layer2", "layer3": stride 4, 8,
@@ -92,7 +90,6 @@ class AtomEbmParams:
     search_area_scale: float = 3.0
     iou_search_area_scale: float = 5.0
     iou_crop_size: int = 192
-    min_search_image_fraction: float = 0.0
     inside_ratio: float = 0.2
     # classifier model and objective
     classifier_features: str = "layer3+" + HOG_COLOR

@@ -114,9 +114,7 @@ class AtomEbmTracker(Tracker):
             dropped = samples[:1] * (keep >= p.dropout_prob) / (1.0 - p.dropout_prob)  # channel dropout (dropout2d)
             samples = torch.cat((samples, dropped), dim=0)
             offsets = np.concatenate((offsets, np.repeat(offsets[:1], num_dropout, axis=0)), axis=0)
-        target_cells = p.feature_size / p.search_area_scale * self._search_area_scale() / region.scale
-        self.classifier = OnlineClassifier(p, samples.shape[1], self.device, generator=_cpu_generator(self.rng),
-                                           target_cells=target_cells)
+        self.classifier = OnlineClassifier(p, samples.shape[1], self.device, generator=_cpu_generator(self.rng))
         self.classifier.initialize(samples, self.classifier.labels(torch.from_numpy(offsets)))
         self.refining = self.refinement is not None
         self.refinement_check = None
@@ -198,18 +196,10 @@ class AtomEbmTracker(Tracker):
         return float(score)
 
     # ------------------------------------------------------------------ geometry
-    def _search_area_scale(self) -> float:
-        """Image px per crop px of a crop ``search_area_scale`` target sizes wide."""
-        p = self.params
-        return math.sqrt(self.size[0] * self.size[1]) * p.search_area_scale / p.image_sample_size
-
     def _classifier_region(self) -> SearchRegion:
-        """The classifier's crop around the current position: its search area, widened to at least
-        ``min_search_image_fraction`` of the image's geometric-mean side."""
+        """The classifier's crop around the current position, ``search_area_scale`` target sizes wide."""
         p = self.params
-        floor = p.min_search_image_fraction * math.sqrt(self.image_size[0] * self.image_size[1]) / p.image_sample_size
-        return SearchRegion((float(self.pos[0]), float(self.pos[1])), max(self._search_area_scale(), floor),
-                            p.image_sample_size)
+        return SearchRegion.around(tuple(self.pos), tuple(self.size), p.search_area_scale, p.image_sample_size)
 
     def _clamp_state(self) -> None:
         """Keep the size within [min_size, image size] and the centre so that the box stays partly inside."""
