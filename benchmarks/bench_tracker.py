@@ -14,6 +14,7 @@ before timing, so file I/O is not counted.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -31,7 +32,8 @@ from trackers.atom_ebm.params import AtomEbmParams, parse_overrides, with_overri
 from trackers.atom_ebm.stage_timer import STAGES
 from trackers.atom_ebm.tracker import AtomEbmTracker
 
-DEFAULT_SEQUENCE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sequences" / "otb" / "Crossing"
+#: the default sequence under the local data root ($ATOM_EBM_LOCAL_DATA): OTB Crossing
+DEFAULT_SEQUENCE = Path("sequences") / "otb" / "Crossing"
 
 
 def _sync(device: torch.device) -> None:
@@ -90,7 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", nargs="+", default=["cpu"] + (["cuda"] if torch.cuda.is_available() else []))
     parser.add_argument("--frames", type=int, default=30, help="frames to track (>= 4)")
     parser.add_argument("--threads", type=int, help="torch.set_num_threads for CPU runs")
-    parser.add_argument("--sequence", type=Path, default=DEFAULT_SEQUENCE, help="OTB-style folder (img/, groundtruth.txt)")
+    local_data = os.environ.get("ATOM_EBM_LOCAL_DATA")
+    parser.add_argument("--sequence", type=Path, default=Path(local_data) / DEFAULT_SEQUENCE if local_data else None,
+                        required=not local_data,
+                        help="OTB-style folder (img/, groundtruth.txt; default: $ATOM_EBM_LOCAL_DATA/sequences/otb/Crossing)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -29,7 +29,6 @@ import torch
 import torchvision
 
 from ltr.admin.loading import load_network
-from ltr.admin.paths import DEFAULT_LOCAL_DATA
 from ltr.utils.box_io import load_boxes
 from ltr.utils.device import resolve_device
 from ltr.utils.files import atomic_write_text
@@ -39,7 +38,8 @@ from trackers.atom_ebm.params import parse_overrides, with_overrides
 from trackers.atom_ebm.tracker import AtomEbmTracker
 from trackers.atom_ebm.weights import resolve_checkpoint
 
-DEFAULT_SEQUENCE = DEFAULT_LOCAL_DATA / "train" / "sequences" / "VOT_LT" / "skiing"
+#: the default video under the local data root ($ATOM_EBM_LOCAL_DATA): 1280x720 VOT-LT skiing
+DEFAULT_SEQUENCE = Path("train") / "sequences" / "VOT_LT" / "skiing"
 REFERENCE_RUNS = 15
 WARM_UP_FRAMES = 5  # a short run per variant before the timed ones: one-off costs (torch.compile) stay out
 
@@ -85,8 +85,11 @@ def track_seconds(frames: list[Path], init_box, net, params, device, read_ahead:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sequence", type=Path, default=DEFAULT_SEQUENCE,
-                        help="image folder with img/*.jpg and groundtruth.txt (first box: 'x,y,w,h', 0-based)")
+    local_data = os.environ.get("ATOM_EBM_LOCAL_DATA")
+    parser.add_argument("--sequence", type=Path, default=Path(local_data) / DEFAULT_SEQUENCE if local_data else None,
+                        required=not local_data,
+                        help="image folder with img/*.jpg and groundtruth.txt (first box: 'x,y,w,h', 0-based; default: "
+                             "$ATOM_EBM_LOCAL_DATA/train/sequences/VOT_LT/skiing)")
     parser.add_argument("--variants", nargs="+", default=["default", "fast"], help="PARAM[:KEY=VALUE,...]")
     parser.add_argument("--frames", type=int, nargs=2, default=(20, 80), metavar=("FEW", "MANY"))
     parser.add_argument("--repeats", type=int, default=3, help="timed (FEW, MANY) pairs per variant; the median counts")

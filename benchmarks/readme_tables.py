@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 README = REPO / "README.md"
 
-#: the study behind the accuracy table (``benchmarks/study_refinement.py``: held-out sequences and the selection set)
+#: the study behind the accuracy table (``experiments/study_refinement.py``: held-out sequences and the selection set)
 ACCURACY_STUDY = "study_selection.json"
 #: README row label -> variant label in the study
 ACCURACY_ROWS = (

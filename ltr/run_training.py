@@ -92,8 +92,8 @@ def build_parser(prog: str = PROG) -> ArgumentParser:
     parser.add_argument("--keep-checkpoints", type=int, help="keep only the N newest checkpoints")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="progress bars")
     parser.add_argument("--backbone-weights", metavar="FILE",
-                        help="ImageNet backbone state dict (default: ../shared/weights/resnet18_imagenet_conv1_layer3.pth "
-                             "when present, else torchvision's download)")
+                        help="ImageNet backbone state dict (default: $ATOM_EBM_BACKBONE_WEIGHTS, else torchvision's "
+                             "download)")
     parser.add_argument("--feature-cache", metavar="DIR",
                         help="folder of backbone-feature caches, for settings that cache (default: WORKSPACE/feature_cache)")
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))

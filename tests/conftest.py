@@ -8,8 +8,11 @@ tool as a subprocess). ``pytest -m "not slow"`` is the fast tier.
 """
 from __future__ import annotations
 
+import importlib
 import os
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Callable
 
 import numpy as np
@@ -54,3 +57,19 @@ def checkpoint_factory(tmp_path: Path) -> Callable[..., Path]:
 def light_init() -> dict[str, object]:
     """Overrides that make the tracker's first-frame training light (a copy; safe to extend)."""
     return dict(LIGHT_INIT)
+
+
+@pytest.fixture(scope="session")
+def import_script() -> Callable[[str], ModuleType]:
+    """``import_script("experiments/sweep_parameters")`` imports a plain script of the repository (its folder is on
+    ``sys.path`` only meanwhile)."""
+
+    def load(relative: str) -> ModuleType:
+        folder = str(Path(__file__).resolve().parents[1] / Path(relative).parent)
+        sys.path.insert(0, folder)
+        try:
+            return importlib.import_module(Path(relative).name)
+        finally:
+            sys.path.remove(folder)
+
+    return load

@@ -1,8 +1,7 @@
 """Where training reads data and writes results: one place, flags first, then environment variables.
 
-There is no ``local.py``. Every path comes from a command-line flag, else from an environment variable,
-else (workspace and the bundled local sequences only) from a default next to the repository. A missing
-data-set root raises an error that names both the flag and the variable.
+There is no ``local.py``. Every path comes from a command-line flag, else from an environment variable, else (the
+workspace only) from a default. A missing data-set root raises an error that names both the flag and the variable.
 """
 from __future__ import annotations
 
@@ -21,11 +20,8 @@ DATASET_ROOT_SOURCES: dict[str, tuple[str, str]] = {
     "local": ("--local-data-root", "ATOM_EBM_LOCAL_DATA"),
 }
 
-# The repository's sibling folder ``../shared/data`` holds small real sequences (see its README).
-DEFAULT_LOCAL_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-
-# torchvision's ImageNet ResNet-18, conv1 .. layer3, as a local state-dict file (``../shared/weights``, see its README).
-DEFAULT_BACKBONE_WEIGHTS = DEFAULT_LOCAL_DATA.parent / "weights" / "resnet18_imagenet_conv1_layer3.pth"
+#: a local state-dict file of torchvision's ImageNet ResNet-18 (conv1 .. layer3 suffice), used instead of the download
+BACKBONE_WEIGHTS_ENV = "ATOM_EBM_BACKBONE_WEIGHTS"
 
 
 def resolve_workspace(cli_value: str | os.PathLike | None = None) -> Path:
@@ -58,8 +54,6 @@ def resolve_dataset_root(name: str, cli_value: str | os.PathLike | None = None) 
         root, source = Path(cli_value), flag
     elif os.environ.get(env_var):
         root, source = Path(os.environ[env_var]), f"${env_var}"
-    elif name == "local":
-        root, source = DEFAULT_LOCAL_DATA, "the default location"
     else:
         raise FileNotFoundError(f"no root folder for data set '{name}': pass {flag} DIR or set {env_var}")
     if not root.is_dir():
@@ -67,6 +61,17 @@ def resolve_dataset_root(name: str, cli_value: str | os.PathLike | None = None) 
     if not any(root.iterdir()):
         raise FileNotFoundError(f"root folder of data set '{name}' from {source} is empty: {root}")
     return root
+
+
+def backbone_weights_file(cli_value: str | os.PathLike | None = None) -> Path | None:
+    """The local ImageNet backbone weights: ``cli_value`` (``--backbone-weights``), else ``$ATOM_EBM_BACKBONE_WEIGHTS``,
+    else None (torchvision downloads them). ``FileNotFoundError`` for a named file that does not exist."""
+    value, source = (cli_value, "--backbone-weights") if cli_value else (os.environ.get(BACKBONE_WEIGHTS_ENV), f"${BACKBONE_WEIGHTS_ENV}")
+    if not value:
+        return None
+    if not Path(value).is_file():
+        raise FileNotFoundError(f"backbone weights from {source} not found: {value}")
+    return Path(value)
 
 
 def checkpoint_dir(workspace: Path, module: str, name: str) -> Path:

@@ -1,6 +1,6 @@
 """Still images with boxes listed in a table, as one-frame training "sequences" (one per box).
 
-Layout (the COCO subset in ``../shared/data/train/stills/coco128``)::
+Layout (e.g. a COCO subset under ``$ATOM_EBM_LOCAL_DATA/train/stills/coco128``)::
 
     <root>/images/<image>
     <root>/boxes.tsv        header ``image width height class_id class_name x y w h``, tab separated;

@@ -12,8 +12,8 @@ Each settings module in ``ltr/train_settings/bbreg/`` defines a recipe and calls
   layer2/layer3 features are cached on disk (``ltr.data.feature_cache``); training then reads the cache and
   draws fresh proposals each epoch. An epoch is ``samples_per_epoch`` (or ``--samples-per-epoch``) samples, and
   consecutive epochs walk on through the cache, so a cache larger than an epoch is validated more often.
-* An ImageNet backbone comes from ``--backbone-weights FILE``, else the shared local file when present
-  (``ltr.admin.paths.DEFAULT_BACKBONE_WEIGHTS``), else torchvision's download.
+* An ImageNet backbone comes from ``--backbone-weights FILE``, else ``$ATOM_EBM_BACKBONE_WEIGHTS``, else
+  torchvision's download (``ltr.admin.paths.backbone_weights_file``).
 * ``--batch-size`` and ``--samples-per-epoch`` count all processes together, so an epoch is the same data
   whatever the number of GPUs; each of N processes gets batch_size / N samples per step.
 """
@@ -31,7 +31,7 @@ from torch import nn
 from ltr.actors import build_actor
 from ltr.admin.checkpoint import list_checkpoints
 from ltr.admin.loading import load_network, load_state_dict_into
-from ltr.admin.paths import DEFAULT_BACKBONE_WEIGHTS, checkpoint_dir, log_dir
+from ltr.admin.paths import backbone_weights_file, checkpoint_dir, log_dir
 from ltr.data.feature_cache import CachedPairDataset, build_feature_cache
 from ltr.data.loader import build_loader
 from ltr.data.processing import ATOMProcessing
@@ -280,19 +280,18 @@ def build_sampler(recipe: BBRegRecipe, datasets: DatasetList, processing: ATOMPr
                        seed=seed)
 
 
-def backbone_weights_file(recipe: BBRegRecipe, options: TrainingOptions) -> str | None:
-    """The local ImageNet weights file to load: ``--backbone-weights``, else the shared file when present, else None
-    (torchvision's download). None also for a randomly initialised backbone or when starting from a checkpoint."""
+def backbone_weights(recipe: BBRegRecipe, options: TrainingOptions) -> str | None:
+    """The local ImageNet weights file to load (``ltr.admin.paths.backbone_weights_file``), or None: torchvision's
+    download, a randomly initialised backbone, or a start from a checkpoint."""
     if not recipe.backbone_pretrained or options.init_checkpoint is not None:
         return None
-    if options.backbone_weights is not None:
-        return options.backbone_weights
-    return str(DEFAULT_BACKBONE_WEIGHTS) if DEFAULT_BACKBONE_WEIGHTS.is_file() else None
+    weights = backbone_weights_file(options.backbone_weights)
+    return None if weights is None else str(weights)
 
 
 def build_network(recipe: BBRegRecipe, options: TrainingOptions) -> nn.Module:
     """The recipe's network with its backbone: ImageNet (file or download), random, or ``--init-checkpoint``."""
-    weights = backbone_weights_file(recipe, options)
+    weights = backbone_weights(recipe, options)
     download = recipe.backbone_pretrained and weights is None and options.init_checkpoint is None
     net = build_model(recipe.net_name, backbone_pretrained=download, backbone_weights=weights)
     if options.init_checkpoint:

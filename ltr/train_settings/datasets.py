@@ -46,20 +46,20 @@ SYNTHETIC_VAL_SEED = 1_000_000
 def local_sequences(options: TrainingOptions) -> TrainingDataset | None:
     """Crossing (OTB) and wakeboard7 (UAV123@10fps) from the local data root, or None when it is absent.
 
-    The default root (``../shared/data`` next to the repository) may be missing: the sequences are then
-    skipped with a warning. A root given by flag or environment variable must exist.
+    Without a root (no flag, no ``$ATOM_EBM_LOCAL_DATA``) the sequences are skipped with a warning; a root that is
+    given must exist.
 
     Raises:
         FileNotFoundError: an explicitly given root is missing or empty.
     """
-    flag, env_var = DATASET_ROOT_SOURCES["local"]
+    _, env_var = DATASET_ROOT_SOURCES["local"]
     explicit = options.dataset_roots.get("local")
     try:
         root = resolve_dataset_root("local", explicit)
     except FileNotFoundError as error:
         if explicit or os.environ.get(env_var):
             raise
-        logger.warning("local training sequences skipped: %s (pass %s DIR)", error, flag)
+        logger.warning("local training sequences skipped: %s", error)
         return None
     return _local_sequence_set("local", root)
 

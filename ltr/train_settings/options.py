@@ -35,7 +35,7 @@ class TrainingOptions:
         keep_checkpoints: keep only this many newest checkpoints; None keeps all.
         progress: show tqdm progress bars.
         dataset_roots: data-set key -> root folder given on the command line (``lasot``, ``got10k``, ...).
-        backbone_weights: local ImageNet backbone state-dict file; None = the shared file when present, else
+        backbone_weights: local ImageNet backbone state-dict file; None = ``$ATOM_EBM_BACKBONE_WEIGHTS``, else
             torchvision's download (settings with an ImageNet backbone only).
         feature_cache: folder of backbone-feature caches (settings that cache); None = ``<workspace>/feature_cache``.
     """

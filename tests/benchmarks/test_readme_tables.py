@@ -4,15 +4,15 @@ from __future__ import annotations
 import json
 
 
-def test_readme_tables_match_the_result_files(import_benchmark):
-    readme_tables = import_benchmark("readme_tables")
+def test_readme_tables_match_the_result_files(import_script):
+    readme_tables = import_script("benchmarks/readme_tables")
     readme = readme_tables.README.read_text()
     _, stale = readme_tables.render(readme)
     assert stale == [], f"README blocks {stale} differ from benchmarks/results; run python benchmarks/readme_tables.py"
 
 
-def test_a_changed_number_is_caught(import_benchmark):
-    readme_tables = import_benchmark("readme_tables")
+def test_a_changed_number_is_caught(import_script):
+    readme_tables = import_script("benchmarks/readme_tables")
     readme = readme_tables.README.read_text()
     study = json.loads((readme_tables.RESULTS / readme_tables.ACCURACY_STUDY).read_text())
     auc = f"{study['variants']['held_out']['default model']['auc']:.1f}"

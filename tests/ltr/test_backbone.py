@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 import torch
 import torchvision
+from helpers import SHARED
 
 from ltr.admin.loading import load_state_dict_into
-from ltr.admin.paths import DEFAULT_BACKBONE_WEIGHTS
 from ltr.models.backbone.resnet import resnet18, resnet50
 from ltr.models.bbreg.atom import atom_resnet18
 
@@ -86,11 +86,14 @@ def test_atom_backbone_ends_at_layer3() -> None:
         model(torch.zeros(1, 3, 32, 32), output_layers=("layer4",))
 
 
-@pytest.mark.skipif(not DEFAULT_BACKBONE_WEIGHTS.is_file(), reason=f"shared ImageNet weights not found: {DEFAULT_BACKBONE_WEIGHTS}")
+SHARED_WEIGHTS = SHARED / "weights" / "resnet18_imagenet_conv1_layer3.pth"
+
+
+@pytest.mark.skipif(not SHARED_WEIGHTS.is_file(), reason=f"shared ImageNet weights not found: {SHARED_WEIGHTS}")
 def test_shared_imagenet_weights_match_torchvision_resnet18() -> None:
     """The shared file through ``atom_resnet18(backbone_weights=...)`` gives torchvision's own features."""
-    net = atom_resnet18(backbone_weights=DEFAULT_BACKBONE_WEIGHTS).eval()
-    state_dict = torch.load(DEFAULT_BACKBONE_WEIGHTS, map_location="cpu", weights_only=True)
+    net = atom_resnet18(backbone_weights=SHARED_WEIGHTS).eval()
+    state_dict = torch.load(SHARED_WEIGHTS, map_location="cpu", weights_only=True)
     reference = torchvision.models.resnet18(weights=None)
     incompatible = reference.load_state_dict(state_dict, strict=False)
     assert {key.split(".")[0] for key in incompatible.missing_keys} == {"layer4", "fc"}

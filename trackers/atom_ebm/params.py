@@ -18,7 +18,7 @@ COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-
 
 @dataclass(frozen=True)
 class AtomEbmParams:
-    """All settings of ``AtomEbmTracker``; defaults follow the reference ATOM/EBM tracker (facts §d), except:
+    """All settings of ``AtomEbmTracker``; defaults follow the reference ATOM/EBM tracker, except:
 
     * the IoU-Net's backbone pass covers a 192 px window of its 288 px crop, cut around the classifier's estimate
       (fewer pixels, the same refinement where the boxes are);
@@ -26,7 +26,7 @@ class AtomEbmParams:
       a 6 x 6 filter) on a crop 3 targets wide with memory learning rate 0.03, instead of ATOM's layer3 alone with a
       4 x 4 filter, search area 5 and learning rate 0.01; the IoU-Net keeps its own crop, 5 targets wide.
 
-    Both were chosen by measurements on sequences outside the test set (docs/RESULTS.md).
+    Both were chosen by measurements on sequences outside the test set (experiments/NOTEBOOK.md).
 
     Sampling geometry:
         image_sample_size: side of the square crop fed to the backbone (px); layer3 map = size / 16.

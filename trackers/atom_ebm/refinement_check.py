@@ -4,7 +4,7 @@ An IoU-Net that has not learned a transferable notion of box quality (a network 
 drags boxes away from the target. The first frame is the one frame whose box is known, so the tracker perturbs that
 box the way a classifier estimate with a stale size is perturbed, refines the perturbed boxes, and keeps refinement
 on for the sequence only if their mean IoU with the known box rises significantly: by more than ``CONFIDENCE``
-standard errors of the mean per-box gain, so that a gain within the noise does not count (docs/RESULTS.md, "First-frame
+standard errors of the mean per-box gain, so that a gain within the noise does not count (experiments/NOTEBOOK.md, "First-frame
 self-check").
 """
 from __future__ import annotations

@@ -5,7 +5,7 @@ pytracking checkpoints (``feature_extractor.*``) and torchvision ImageNet weight
 the deepest requested layer are not built: an ATOM backbone (layer2 + layer3) has no ``layer4``/``fc``.
 
 ImageNet weights come from torchvision's download (``pretrained=True``) or from a local state-dict file
-(``weights=PATH``, e.g. ``../shared/weights/resnet18_imagenet_conv1_layer3.pth``, which holds conv1 .. layer3).
+(``weights=PATH``: torchvision's state dict, or one holding conv1 .. layer3 only).
 """
 from __future__ import annotations
 

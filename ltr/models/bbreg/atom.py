@@ -95,7 +95,7 @@ def atom_resnet18(
     """ATOM with a ResNet-18 backbone ending at layer3.
 
     ``backbone_pretrained`` loads torchvision's ImageNet weights (download); ``backbone_weights`` loads them from a
-    local state-dict file instead (e.g. ``../shared/weights/resnet18_imagenet_conv1_layer3.pth``).
+    local state-dict file instead (torchvision's ResNet-18 state dict; conv1 .. layer3 suffice).
     """
     backbone = resnet18(output_layers=("layer2", "layer3"), pretrained=backbone_pretrained, weights=backbone_weights)
     return _atom(backbone, (128, 256), tuple(iou_input_dim), tuple(iou_inter_dim))

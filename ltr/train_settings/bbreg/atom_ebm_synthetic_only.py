@@ -1,6 +1,6 @@
 """``atom_ebm_synthetic`` without the local real sequences: procedural training data only.
 
-An ablation for the default model (docs/RESULTS.md): does leaving out the two real training sequences, which the
+An ablation for the default model (experiments/NOTEBOOK.md): does leaving out the two real training sequences, which the
 IoU-Net can memorise, change how its refinement transfers to held-out real video?
 """
 from __future__ import annotations

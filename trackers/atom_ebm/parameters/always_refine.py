@@ -1,6 +1,6 @@
 """``default`` without the first-frame self-check: Algorithm S1 refinement on every frame, as the EBM paper's tracker.
 
-Use it to compare IoU-Nets under the same refinement (``benchmarks/study_refinement.py``) or with a network known to
+Use it to compare IoU-Nets under the same refinement (``experiments/study_refinement.py``) or with a network known to
 transfer to the video at hand.
 """
 from dataclasses import replace

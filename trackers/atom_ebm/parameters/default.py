@@ -3,7 +3,7 @@
 Boxes are refined in the relative space (cx/w, cy/h, log w, log h), each box normalised by its *own* size (as the
 EBM paper's detection code), with step lengths 2e-3 (centre) and 1e-2 (log size) and S1 halving the step of a box
 whose score did not rise. 5 iterations instead of the paper's 10 halve the refinement's cost for a small loss in
-refinement quality (docs/RESULTS.md, "Speed").
+refinement quality (experiments/NOTEBOOK.md, "Speed").
 
 Refinement stays on for a sequence only if it improves 32 perturbed copies of the first-frame box by more than two
 standard errors (``trackers.atom_ebm.refinement_check``): a guard for networks that do not transfer to the video at

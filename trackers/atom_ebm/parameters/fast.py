@@ -4,9 +4,9 @@ window, 5 boxes, 2 S1 iterations with doubled steps, and lighter classifier opti
 Each frame then costs one backbone pass over 160 x 160 pixels, the IoU-Net on it and the classifier on hand-crafted
 features. The IoU-Net's features are computed on the whole (small) crop: a feature window around the boxes
 (``iou_window_margin``) saves little there and its bookkeeping and second passes cost more (measured in
-docs/RESULTS.md); it also keeps the shapes fixed, as ``compile_refinement`` needs. The settings were chosen for the
+experiments/NOTEBOOK.md); it also keeps the shapes fixed, as ``compile_refinement`` needs. The settings were chosen for the
 CPU budget of one ResNet-18 forward per frame (``benchmarks/bench_video.py``); their accuracy cost is in
-docs/RESULTS.md.
+experiments/NOTEBOOK.md.
 """
 from dataclasses import replace
 

@@ -1,4 +1,4 @@
-"""``benchmarks/refinement_transfer.py``: the size statistics and their pooling, against hand-computed values."""
+"""``experiments/refinement_transfer.py``: the size statistics and their pooling, against hand-computed values."""
 from __future__ import annotations
 
 import math
@@ -13,8 +13,8 @@ from trackers.atom_ebm.weights import bundled_model_path
 
 
 @pytest.fixture(scope="module")
-def transfer(import_benchmark):
-    return import_benchmark("refinement_transfer")
+def transfer(import_script):
+    return import_script("experiments/refinement_transfer")
 
 
 def test_pooled_weights_by_samples_and_pools_sizes_geometrically(transfer):

@@ -1,4 +1,4 @@
-"""``benchmarks/sweep_parameters.py`` end to end on a few frames of the bundled demo sequence."""
+"""``experiments/sweep_parameters.py`` end to end on a few frames of the bundled demo sequence."""
 from __future__ import annotations
 
 import json
@@ -13,8 +13,8 @@ LIGHT = ["--sweep", "init_gn_iter=1", "init_cg_iter=2", "augment_rotation=()", "
 
 
 @pytest.fixture(scope="module")
-def sweep(import_benchmark):
-    return import_benchmark("sweep_parameters")
+def sweep(import_script):
+    return import_script("experiments/sweep_parameters")
 
 
 def _run(sweep, json_path: Path, *args: str) -> int:

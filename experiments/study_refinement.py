@@ -1,8 +1,8 @@
 """EBM-vs-IoU-Net study: the same tracker with IoU-Nets trained by the EBM NLL and by IoU-MSE, next to outside
 trackers, on held-out sequences and on the selection set.
 
-    python benchmarks/study_refinement.py --ebm-checkpoint F --iou-checkpoint G [--default-checkpoint H]
-        [--out study_output] [--data-root ../shared/data] [--device cpu] [--seeds 3] [--workers 1]
+    python experiments/study_refinement.py --ebm-checkpoint F --iou-checkpoint G [--default-checkpoint H]
+        [--out study_output] [--data-root DIR] [--device cpu] [--seeds 3] [--workers 1]
         [--variants LABEL ...] [--sets held_out selection] [--nanotrack-dir DIR] [--vittrack-dir DIR]
 
 Variants (every one through the project's runner and analysis, pytracking protocol):
@@ -16,9 +16,9 @@ Variants (every one through the project's runner and analysis, pytracking protoc
                           one is given (else the EBM net's), so that it differs from ``default model`` only in refinement
 * ``OpenCV CSRT``         an outside reference point
 * ``NanoTrack v2``        a strong fast Siamese tracker through ``cv2.TrackerNano`` (``opencv/nanotrack``), when its
-                          model folder is found (``--nanotrack-dir``, ``$NANOTRACK_MODEL_DIR`` or ``../shared/peers``)
+                          model folder is found (``--nanotrack-dir``or ``$NANOTRACK_MODEL_DIR``)
 * ``VitTrack``            a small transformer tracker through ``cv2.TrackerVit`` (``opencv/vittrack``), likewise
-                          (``--vittrack-dir``, ``$VITTRACK_MODEL_DIR`` or ``../shared/peers``)
+                          (``--vittrack-dir`` or ``$VITTRACK_MODEL_DIR``)
 
 Sets: ``held_out`` (never used for training or for choosing parameters): OTB Couple and Football1, UAV123@10fps
 person9; ``selection``: the selection set (``ltr.train_settings.datasets.SELECTION_SEQUENCES``), reported per domain,
@@ -40,7 +40,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ltr.admin.paths import DEFAULT_LOCAL_DATA
+from ltr.admin.paths import resolve_dataset_root
 from ltr.dataset.benchmarks.sequence import Sequence
 from ltr.train_settings.datasets import held_out_sequences, selection_sequences
 from ltr.utils.box_io import load_boxes
@@ -53,9 +53,6 @@ from pytracking.analysis.metrics import (
 from pytracking.analysis.plots import plot_curves
 from pytracking.evaluation.run_info import library_versions
 from pytracking.evaluation.runner import RunSpec, result_dir, run_dataset
-
-#: the peers' model folders next to the repository (``../shared/peers``)
-SHARED_PEERS = DEFAULT_LOCAL_DATA.parent / "peers"
 
 
 def variants(ebm: str, iou: str, default: str | None, nanotrack_dir: str | None = None,
@@ -146,17 +143,13 @@ def print_table(title: str, summary: dict[str, dict], columns: list[str], column
               f"{m['precision']:.1f} | {per} | {m['fps']:.2f} |")
 
 
-def _peer_dir(env_var: str, folder: str) -> str | None:
-    return os.environ.get(env_var) or (str(SHARED_PEERS / folder) if (SHARED_PEERS / folder).is_dir() else None)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ebm-checkpoint", required=True)
     parser.add_argument("--iou-checkpoint", required=True)
     parser.add_argument("--default-checkpoint", help="also run this model (e.g. the bundled one) with the default parameters")
     parser.add_argument("--out", type=Path, default=Path("study_output"))
-    parser.add_argument("--data-root", type=Path, default=DEFAULT_LOCAL_DATA)
+    parser.add_argument("--data-root", type=Path, help="local data root (default: $ATOM_EBM_LOCAL_DATA)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seeds", type=int, default=3, help="runs per variant (base seeds 0..N-1)")
     parser.add_argument("--workers", type=int, default=1, help="parallel processes over sequences")
@@ -164,10 +157,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", nargs="+", metavar="LABEL",
                         help="run only these variants (labels as in the table, e.g. 'EBM + S1'); finished result files "
                              "are reused, so separate processes can share the work and a last call with all makes the table")
-    parser.add_argument("--nanotrack-dir", default=_peer_dir("NANOTRACK_MODEL_DIR", "nanotrack_v2"),
-                        help="NanoTrack v2 model folder (default: $NANOTRACK_MODEL_DIR, else ../shared/peers/nanotrack_v2)")
-    parser.add_argument("--vittrack-dir", default=_peer_dir("VITTRACK_MODEL_DIR", "vittrack"),
-                        help="VitTrack model folder (default: $VITTRACK_MODEL_DIR, else ../shared/peers/vittrack)")
+    parser.add_argument("--nanotrack-dir", default=os.environ.get("NANOTRACK_MODEL_DIR"),
+                        help="NanoTrack v2 model folder (default: $NANOTRACK_MODEL_DIR)")
+    parser.add_argument("--vittrack-dir", default=os.environ.get("VITTRACK_MODEL_DIR"),
+                        help="VitTrack model folder (default: $VITTRACK_MODEL_DIR)")
     args = parser.parse_args(argv)
     selected = variants(args.ebm_checkpoint, args.iou_checkpoint, args.default_checkpoint, args.nanotrack_dir,
                         args.vittrack_dir)
@@ -178,11 +171,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.variants:
         selected = {label: spec for label, spec in selected.items() if label in args.variants}
 
+    try:
+        data_root = resolve_dataset_root("local", args.data_root)
+    except FileNotFoundError as error:
+        print(f"study: error: {error}", file=sys.stderr)
+        return 2
     sets: dict[str, dict[str, list[Sequence]]] = {}
     if "held_out" in args.sets:
-        sets["held_out"] = {sequence.name: [sequence] for sequence in held_out_sequences(args.data_root)}
+        sets["held_out"] = {sequence.name: [sequence] for sequence in held_out_sequences(data_root)}
     if "selection" in args.sets:
-        sets["selection"] = selection_sequences(args.data_root)
+        sets["selection"] = selection_sequences(data_root)
     summary: dict[str, dict[str, dict]] = {name: {} for name in sets}
     for label, spec in selected.items():
         runs = run_variant(label, spec, sets, args.out, args.seeds, args.workers, args.device)

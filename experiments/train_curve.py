@@ -1,10 +1,10 @@
 """Training curve: train a bbreg settings for a few epochs (or read an existing CSV log) and plot the losses.
 
     # short CPU run at reduced resolution (96 px crops, 16 proposals), then the PNG
-    python benchmarks/train_curve.py --settings atom_ebm_synthetic --epochs 8 --samples-per-epoch 64 \
+    python experiments/train_curve.py --settings atom_ebm_synthetic --epochs 8 --samples-per-epoch 64 \
         --batch-size 4 --output-sz 96 --num-proposals 16 --workspace /tmp/curve --out curve.png
     # plot the log of a real run
-    python benchmarks/train_curve.py --from-csv workspace/logs/bbreg/atom_ebm_synthetic/training_log.csv --out curve.png
+    python experiments/train_curve.py --from-csv workspace/logs/bbreg/atom_ebm_synthetic/training_log.csv --out curve.png
 
 The plot shows the mean training loss per epoch and the loss on the fixed held-out validation samples.
 """

@@ -1,7 +1,7 @@
 """Does IoU-Net refinement improve a perturbed box? Measured per domain, with the classifier taken out of the loop.
 
-    python benchmarks/refinement_transfer.py [--checkpoint F ...] [--param always_refine] [--set KEY=VALUE ...] [--frame-step 2]
-        [--perturbations 3] [--data-root ../shared/data] [--json OUT.json]
+    python experiments/refinement_transfer.py [--checkpoint F ...] [--param always_refine] [--set KEY=VALUE ...] [--frame-step 2]
+        [--perturbations 3] [--data-root DIR] [--json OUT.json]
 
 For every ``frame-step``-th frame with a valid ground-truth box, the tracker (conditioned on the first frame's
 ground truth, as in tracking) gets an estimate made by perturbing the ground truth like a classifier error
@@ -34,7 +34,7 @@ import torch
 from tqdm import tqdm
 
 from ltr.admin.loading import load_network
-from ltr.admin.paths import DEFAULT_LOCAL_DATA
+from ltr.admin.paths import resolve_dataset_root
 from ltr.dataset.benchmarks import load_dataset
 from ltr.dataset.benchmarks.sequence import Sequence
 from ltr.dataset.synthetic import SyntheticDataset, SyntheticParams
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="override parameters, e.g. search_area_scale=5.0")
     parser.add_argument("--frame-step", type=int, default=2)
     parser.add_argument("--perturbations", type=int, default=3, help="perturbed estimates per sampled frame")
-    parser.add_argument("--data-root", type=Path, default=DEFAULT_LOCAL_DATA)
+    parser.add_argument("--data-root", type=Path, help="local data root (default: $ATOM_EBM_LOCAL_DATA)")
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -141,9 +141,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"refinement_transfer: parameter set {args.param} does not refine", file=sys.stderr)
         return 2
     try:
+        data_root = resolve_dataset_root("local", args.data_root)
         domains = {f"selection: {domain}": sequences
-                   for domain, sequences in selection_sequences(args.data_root).items()}
-        domains["held out"] = held_out_sequences(args.data_root)
+                   for domain, sequences in selection_sequences(data_root).items()}
+        domains["held out"] = held_out_sequences(data_root)
         nets = {str(c or "bundled"): load_network(resolve_checkpoint(c), device="cpu") for c in args.checkpoint}
     except (FileNotFoundError, ValueError) as error:
         print(f"refinement_transfer: error: {error}", file=sys.stderr)

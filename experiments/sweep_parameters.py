@@ -1,6 +1,6 @@
 """Sweep ATOM-EBM tracker parameters on real sequences: AUC / OP50 / precision per setting and domain, mean over seeds.
 
-    python benchmarks/sweep_parameters.py [--checkpoint F] [--variants PARAM[:KEY=VALUE,...] ...]
+    python experiments/sweep_parameters.py [--checkpoint F] [--variants PARAM[:KEY=VALUE,...] ...]
         [--sweep KEY=V1,V2 ...] [--data LOADER:FOLDER:SEQ1,SEQ2 ... | --domains drone sports ...] [--data-root DIR]
         [--seeds 2] [--max-frames 0] [--threads N] [--device cpu] [--json OUT.json]
 
@@ -12,10 +12,10 @@ gives the same numbers). Scores use the evaluation metrics (pytracking protocol)
 selection set (``ltr.train_settings.datasets.SELECTION_SEQUENCES``: drone, sports, OTB, DAVIS and lost-target video
 that ``atom_ebm_real`` never trains on), reported per domain; the overall score is the mean of the domain means.
 ``--data`` names other sequences instead (one domain, "data"). The data root is ``--data-root``, else
-``$ATOM_EBM_LOCAL_DATA``, else ``../shared/data``.
+``$ATOM_EBM_LOCAL_DATA``.
 
 Example, the classifier's search area and learning rate:
-    python benchmarks/sweep_parameters.py --seeds 2 --sweep search_area_scale=4.0,5.0 --sweep learning_rate=0.01,0.03
+    python experiments/sweep_parameters.py --seeds 2 --sweep search_area_scale=4.0,5.0 --sweep learning_rate=0.01,0.03
 """
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ import argparse
 import itertools
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -33,7 +32,7 @@ import torch
 from tqdm import tqdm
 
 from ltr.admin.loading import load_network
-from ltr.admin.paths import DEFAULT_LOCAL_DATA
+from ltr.admin.paths import resolve_dataset_root
 from ltr.dataset.benchmarks import load_dataset
 from ltr.dataset.benchmarks.sequence import Sequence
 from ltr.train_settings.datasets import SELECTION_SEQUENCES, selection_sequences
@@ -137,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     data.add_argument("--domains", nargs="+", choices=tuple(SELECTION_SEQUENCES),
                       help="selection-set domains to run (default: all)")
     parser.add_argument("--data-root", type=Path, default=None,
-                        help="local data root (default: $ATOM_EBM_LOCAL_DATA, else ../shared/data)")
+                        help="local data root (default: $ATOM_EBM_LOCAL_DATA)")
     parser.add_argument("--seeds", type=int, default=2, help="runs per setting (base seeds 0..N-1)")
     parser.add_argument("--max-frames", type=int, default=0, help="use only the first N frames (0 = all)")
     parser.add_argument("--threads", type=int, default=None, help="torch and OpenCV threads (default: torch's)")
@@ -153,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.seeds < 1:
             raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
         device = resolve_device(args.device)
-        data_root = args.data_root or Path(os.environ.get("ATOM_EBM_LOCAL_DATA") or DEFAULT_LOCAL_DATA)
+        data_root = resolve_dataset_root("local", args.data_root)
         if args.data:
             domains = {"data": load_sequences(args.data, data_root)}
         else:

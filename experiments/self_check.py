@@ -1,11 +1,11 @@
 """The first-frame self-check's gain and decision per sequence and seed (``trackers.atom_ebm.refinement_check``).
 
-    python benchmarks/self_check.py [--checkpoint F] [--param default] [--seeds 5] [--data-root ../shared/data]
+    python experiments/self_check.py [--checkpoint F] [--param default] [--seeds 5] [--data-root DIR]
 
-For every real sequence in ``../shared/data`` (Crossing and wakeboard7, the bundled model's validation sequences, the
+For every real sequence under the local data root (Crossing and wakeboard7, the bundled model's validation sequences, the
 held-out Couple, Football1 and person9) the tracker is initialised ``--seeds`` times (each seeded from the sequence
 name and the seed, as the runner does) and the check's mean IoU gain, its standard error and the decision are
-printed. Compare with the one-frame gain on later frames (``benchmarks/refinement_transfer.py``).
+printed. Compare with the one-frame gain on later frames (``experiments/refinement_transfer.py``).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from ltr.admin.loading import load_network
-from ltr.admin.paths import DEFAULT_LOCAL_DATA
+from ltr.admin.paths import resolve_dataset_root
 from ltr.dataset.benchmarks import load_dataset
 from ltr.utils.image_io import read_image
 from pytracking.evaluation.runner import seed_sequence
@@ -31,14 +31,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", help="network (default: the bundled model)")
     parser.add_argument("--param", default="default", help="parameter set (needs refinement_check_boxes > 0)")
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--data-root", type=Path, default=DEFAULT_LOCAL_DATA)
+    parser.add_argument("--data-root", type=Path, help="local data root (default: $ATOM_EBM_LOCAL_DATA)")
     args = parser.parse_args(argv)
     try:
         params = get_parameters(args.param)
         if not params.refinement_check_boxes or params.refinement == "none":
             raise ValueError(f"parameter set {args.param} has no first-frame self-check")
         sequences = [s for loader, folder, names in REAL_SEQUENCES
-                     for s in load_dataset(loader, args.data_root / folder, sequences=names)]
+                     for s in load_dataset(loader, resolve_dataset_root("local", args.data_root) / folder, sequences=names)]
         tracker = AtomEbmTracker(load_network(resolve_checkpoint(args.checkpoint), "cpu"), params, "cpu")
     except (FileNotFoundError, ValueError) as error:
         print(f"self_check: error: {error}", file=sys.stderr)
