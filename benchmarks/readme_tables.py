@@ -1,7 +1,7 @@
-"""Write the README's measured tables from the result files in ``benchmarks/results/``, or check that they match.
+"""Write the documentation's measured tables from the result files in ``benchmarks/results/``, or check them.
 
-    python benchmarks/readme_tables.py          # rewrite the generated blocks of README.md
-    python benchmarks/readme_tables.py --check  # exit 1, naming the stale blocks, if README.md differs
+    python benchmarks/readme_tables.py          # rewrite the generated blocks of README.md and docs/speed.md
+    python benchmarks/readme_tables.py --check  # exit 1, naming the stale blocks, if a file differs
 
 A generated block sits between ``<!-- generated: NAME (benchmarks/readme_tables.py) -->`` and
 ``<!-- end generated: NAME -->``. Every number in it comes from a committed result file, written by the benchmark
@@ -22,6 +22,7 @@ from ltr.utils.files import atomic_write_text
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 README = REPO / "README.md"
+SPEED_DOC = REPO / "docs" / "speed.md"
 
 #: the study behind the accuracy table (``experiments/study_refinement.py``: held-out sequences and the selection set)
 ACCURACY_STUDY = "study_selection.json"
@@ -106,7 +107,9 @@ def demo_line() -> str:
             f"{demo['fps']:.1f} FPS.")
 
 
-GENERATORS: dict[str, Callable[[], str]] = {"accuracy": accuracy_table, "speed": speed_table, "demo": demo_line}
+#: block name -> (the file holding it, its generator)
+BLOCKS: dict[str, tuple[Path, Callable[[], str]]] = {
+    "accuracy": (README, accuracy_table), "demo": (README, demo_line), "speed": (SPEED_DOC, speed_table)}
 
 
 def _block_pattern(name: str) -> re.Pattern[str]:
@@ -114,36 +117,37 @@ def _block_pattern(name: str) -> re.Pattern[str]:
                       re.DOTALL)
 
 
-def render(readme: str) -> tuple[str, list[str]]:
-    """``readme`` with every generated block rewritten, and the names of the blocks that changed."""
+def render(text: str, path: Path) -> tuple[str, list[str]]:
+    """``text`` (the contents of ``path``) with its generated blocks rewritten, and the names of those that changed."""
     changed = []
-    for name, generate in GENERATORS.items():
+    for name, (file, generate) in BLOCKS.items():
+        if file != path:
+            continue
         pattern = _block_pattern(name)
-        match = pattern.search(readme)
+        match = pattern.search(text)
         if match is None:
-            raise SystemExit(f"readme_tables: {README} has no generated block '{name}'")
+            raise SystemExit(f"readme_tables: {path} has no generated block '{name}'")
         content = generate()
         if match.group(2) != content:
             changed.append(name)
-            readme = readme[:match.start(2)] + content + readme[match.end(2):]
-    return readme, changed
+            text = text[:match.start(2)] + content + text[match.end(2):]
+    return text, changed
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--check", action="store_true", help="only check; exit 1 if README.md is stale")
+    parser.add_argument("--check", action="store_true", help="only check; exit 1 if a file is stale")
     args = parser.parse_args(argv)
-    text = README.read_text()
-    updated, changed = render(text)
-    if args.check:
-        if changed:
-            print(f"readme_tables: stale README blocks: {', '.join(changed)} (run python benchmarks/readme_tables.py)",
-                  file=sys.stderr)
-            return 1
-        return 0
-    if changed:
-        atomic_write_text(README, updated)
-    print(f"readme_tables: {'updated ' + ', '.join(changed) if changed else 'README.md already up to date'}")
+    stale = []
+    for path in dict.fromkeys(file for file, _ in BLOCKS.values()):
+        updated, changed = render(path.read_text(), path)
+        stale += [f"{path.name}:{name}" for name in changed]
+        if changed and not args.check:
+            atomic_write_text(path, updated)
+    if args.check and stale:
+        print(f"readme_tables: stale blocks: {', '.join(stale)} (run python benchmarks/readme_tables.py)", file=sys.stderr)
+        return 1
+    print(f"readme_tables: {'updated ' + ', '.join(stale) if stale else 'up to date'}")
     return 0
 
 
