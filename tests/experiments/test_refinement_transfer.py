@@ -42,6 +42,7 @@ def test_size_error_kept_is_the_share_of_the_log_size_error_left_after_refinemen
     assert abs(transfer.size_error_kept(log_before, rng.normal(0.0, 0.02, 50))) < 0.12
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not bundled_model_path().is_file(), reason="bundled default model not present")
 def test_bundled_model_refinement_improves_boxes_on_held_out_real_video(transfer):
     """Real ground truth: on Couple (never trained on) S1 moves perturbed boxes closer to the truth and corrects

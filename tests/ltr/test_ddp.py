@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+
 HERE = Path(__file__).resolve().parent
 EPOCHS, SAMPLES, BATCH_PER_RANK, LR = 2, 8, 2, 0.05
 

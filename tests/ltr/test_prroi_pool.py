@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from ltr.models.layers.prroi_pool import (
-    PrRoIPool2D,
     level_bins,
     pool_levels,
     pool_levels_box_grad,
@@ -192,14 +191,6 @@ def test_roi_gradient_on_integer_edges_is_one_sided() -> None:
     torch.testing.assert_close(rois.grad, torch.tensor([[0.0, 0.5, 0.0, 0.5, 0.0]], dtype=torch.float64))
 
 
-def test_module_matches_function(features: torch.Tensor) -> None:
-    module = PrRoIPool2D(3, 4, 0.25)
-    rois = torch.tensor(BOXES[:3], dtype=torch.float64)
-    expected = np.stack([reference_pool(features[b].numpy(), tuple(v * 0.25 for v in box), 3, 4) for b, *box in BOXES[:3]])
-    np.testing.assert_allclose(module(features, rois).numpy(), expected, rtol=1e-9, atol=1e-10)
-    assert list(module.state_dict()) == []
-
-
 @pytest.mark.parametrize(
     "rois, message",
     [
@@ -227,6 +218,7 @@ def test_bad_arguments_raise() -> None:
         prroi_pool2d_batched(torch.zeros(2, 1, 4, 4), torch.zeros(1, 3, 4), 2, 1.0)
 
 
+@pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA not available")
 def test_cuda_matches_quadrature(features: torch.Tensor) -> None:
     rois = torch.tensor(BOXES, dtype=torch.float64)

@@ -13,6 +13,8 @@ from ltr.admin.paths import checkpoint_dir, resolve_dataset_root, resolve_worksp
 from ltr.run_training import list_settings, main
 from ltr.train_settings.options import TrainingOptions
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 LOCAL_DATA = REPO.parent / "shared" / "data"
 needs_local_data = pytest.mark.skipif(not LOCAL_DATA.is_dir(), reason=f"local sequences not found at {LOCAL_DATA}")

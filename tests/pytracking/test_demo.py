@@ -28,6 +28,8 @@ def test_demo_sequence_is_the_bundled_couple():
     assert sequence.ground_truth[0].tolist() == [float(v) for v in first_line.split(",")]
 
 
+@pytest.mark.slow
+@pytest.mark.e2e
 @pytest.mark.skipif(not bundled_model_path().is_file(), reason="bundled default model not present")
 def test_demo_end_to_end(tmp_path, monkeypatch):
     monkeypatch.delenv("ATOM_EBM_CHECKPOINT", raising=False)

@@ -39,6 +39,8 @@ from pytracking.integrations.got10k_tracker import (  # noqa: E402
     video_name,
 )
 
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+
 VERSION = 2013
 #: real OTB-2013 names without the toolkit's frame-range special cases (David, Football1, Freeman3/4)
 LENGTHS = {"Boy": 10, "Coke": 8}

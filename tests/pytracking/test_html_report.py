@@ -254,6 +254,8 @@ def _rows_after_js(tmp_path: Path, page_path: Path, sort: str, table: str) -> li
 
 
 @needs_chromium
+@pytest.mark.slow
+@pytest.mark.e2e
 def test_chromium_sorts_and_renders(page, tmp_path):
     path, _, _ = page
     # numeric sort: the AUCs are about 8.7, 39.7 and 95.2 (as text, "39.7" < "8.7" < "95.2")

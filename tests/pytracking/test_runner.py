@@ -99,6 +99,8 @@ def test_run_sequence_rejects_non_finite_tracker_box(tmp_path):
         run_sequence(NaNTracker(), sequence)
 
 
+@pytest.mark.slow
+@pytest.mark.e2e
 def test_cli_end_to_end_parallel_matches_serial(uav_root, tmp_path):
     base = [
         "opencv", "csrt", "--dataset", "uav123_10fps", "--dataset-root", str(uav_root),
@@ -163,6 +165,8 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
+@pytest.mark.e2e
 def test_killed_run_resumes_to_identical_files(uav_root, tmp_path):
     names = sorted(LENGTHS)
     args = ["slow", "csrt", "--dataset", "uav123_10fps", "--dataset-root", str(uav_root), "--sequence", *names]
@@ -231,6 +235,7 @@ def couple_folders(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_tracker_that_does_not_build_is_one_line_and_writes_nothing(couple_folders, tmp_path, workers):
     """A bad --param: exit 2 with one line naming it, no traceback (per worker or otherwise), no results folder."""

@@ -26,6 +26,8 @@ from pytracking.evaluation.run_info import command_line
 from pytracking.run_tracker import main as run_tracker_main
 from trackers.atom_ebm.weights import bundled_model_path
 
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+
 REPO = Path(__file__).resolve().parents[2]
 FRAME_SIZE = (128, 96)
 #: Split over 2 ranks longest first: alpha (20) -> rank 0, bravo (14) -> rank 1, charlie (11) -> rank 1 (25 frames),

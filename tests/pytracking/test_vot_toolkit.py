@@ -32,6 +32,8 @@ from pytracking.integrations import vot_trax  # noqa: E402
 from trackers.base import Tracker, TrackerOutput  # noqa: E402
 from trackers.registry import list_trackers, register_tracker  # noqa: E402
 
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+
 SHIFT = np.array([1.5, -2.0, 0.25, 0.5])  # what ShiftTracker adds to the box every frame
 SHIFT_SCORE = 0.75
 #: a rotated square (VOT polygon) and its axis-aligned bounding box, by hand

@@ -197,6 +197,7 @@ def test_device_resolution():
             resolve_device("cuda")
 
 
+@pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_matches_cpu_closely_and_cuda_graphs_match_eager(sequence):
     """The bundled model, refinement on every frame, fixed shapes: CUDA boxes close to the CPU's (float differences may

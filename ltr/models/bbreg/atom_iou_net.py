@@ -10,13 +10,15 @@ from torch import nn
 
 from ltr.data.box_ops import xywh_to_xyxy
 from ltr.models.layers.blocks import LinearBlock, conv_block
-from ltr.models.layers.prroi_pool import PrRoIPool2D, prroi_pool2d_batched
+from ltr.models.layers.prroi_pool import prroi_pool2d_batched
 
 __all__ = ["AtomIoUNet"]
 
 #: test-branch pooling: 5 x 5 bins on the stride-8 (layer2) branch, 3 x 3 on the stride-16 (layer3) branch
 POOL3_SIZE, POOL3_SCALE = (5, 5), 1 / 8
 POOL4_SIZE, POOL4_SCALE = (3, 3), 1 / 16
+#: reference-branch pooling: 3 x 3 bins on layer2, 1 x 1 on layer3
+POOL3R_SIZE, POOL4R_SIZE = (3, 3), (1, 1)
 
 
 class AtomIoUNet(nn.Module):
@@ -41,14 +43,10 @@ class AtomIoUNet(nn.Module):
         self.conv3_1r = conv_block(input_dim[0], 128, kernel_size=3, stride=1)
         self.conv3_1t = conv_block(input_dim[0], 256, kernel_size=3, stride=1)
         self.conv3_2t = conv_block(256, pred_input_dim[0], kernel_size=3, stride=1)
-        self.prroi_pool3r = PrRoIPool2D(3, 3, 1 / 8)
-        self.prroi_pool3t = PrRoIPool2D(*POOL3_SIZE, POOL3_SCALE)
         self.fc3_1r = conv_block(128, 256, kernel_size=3, stride=1, padding=0)
         self.conv4_1r = conv_block(input_dim[1], 256, kernel_size=3, stride=1)
         self.conv4_1t = conv_block(input_dim[1], 256, kernel_size=3, stride=1)
         self.conv4_2t = conv_block(256, pred_input_dim[1], kernel_size=3, stride=1)
-        self.prroi_pool4r = PrRoIPool2D(1, 1, 1 / 16)
-        self.prroi_pool4t = PrRoIPool2D(*POOL4_SIZE, POOL4_SCALE)
         self.fc34_3r = conv_block(256 + 256, pred_input_dim[0], kernel_size=1, stride=1, padding=0)
         self.fc34_4r = conv_block(256 + 256, pred_input_dim[1], kernel_size=1, stride=1, padding=0)
         self.fc3_rt = LinearBlock(pred_input_dim[0], pred_inter_dim[0], 5)
@@ -91,10 +89,10 @@ class AtomIoUNet(nn.Module):
         _check_boxes_finite(ref_boxes, "ref_boxes")
         boxes = xywh_to_xyxy(ref_boxes.to(feat2.dtype)).unsqueeze(1)  # [B, 1, 4]
         c3_r = self.conv3_1r(feat2)
-        roi3r = prroi_pool2d_batched(c3_r, boxes, self.prroi_pool3r.output_size, self.prroi_pool3r.spatial_scale)
+        roi3r = prroi_pool2d_batched(c3_r, boxes, POOL3R_SIZE, POOL3_SCALE)
         fc3_r = self.fc3_1r(roi3r.flatten(0, 1))
         c4_r = self.conv4_1r(feat3)
-        roi4r = prroi_pool2d_batched(c4_r, boxes, self.prroi_pool4r.output_size, self.prroi_pool4r.spatial_scale)
+        roi4r = prroi_pool2d_batched(c4_r, boxes, POOL4R_SIZE, POOL4_SCALE)
         fc34_r = torch.cat((fc3_r, roi4r.flatten(0, 1)), dim=1)
         return [self.fc34_3r(fc34_r), self.fc34_4r(fc34_r)]
 
@@ -125,8 +123,8 @@ class AtomIoUNet(nn.Module):
         boxes = xywh_to_xyxy(proposals.to(feat3.dtype))
         feat3 = feat3 * modulation[0].reshape(batch, -1, 1, 1)
         feat4 = feat4 * modulation[1].reshape(batch, -1, 1, 1)
-        roi3t = prroi_pool2d_batched(feat3, boxes, self.prroi_pool3t.output_size, self.prroi_pool3t.spatial_scale)
-        roi4t = prroi_pool2d_batched(feat4, boxes, self.prroi_pool4t.output_size, self.prroi_pool4t.spatial_scale)
+        roi3t = prroi_pool2d_batched(feat3, boxes, POOL3_SIZE, POOL3_SCALE)
+        roi4t = prroi_pool2d_batched(feat4, boxes, POOL4_SIZE, POOL4_SCALE)
         fc3_rt = self.fc3_rt(roi3t.flatten(0, 1))
         fc4_rt = self.fc4_rt(roi4t.flatten(0, 1))
         return self.iou_predictor(torch.cat((fc3_rt, fc4_rt), dim=1)).reshape(batch, num)

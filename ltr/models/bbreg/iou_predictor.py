@@ -54,8 +54,8 @@ class IoUPredictor:
         self.head = head
         with torch.no_grad():
             self.modulation = [m.detach().reshape(m.shape[0], -1, 1, 1) for m in modulation]
-            self.fc3 = _fold_linear_block(head.fc3_rt, head.pred_input_dim[0], head.prroi_pool3t.output_size)
-            self.fc4 = _fold_linear_block(head.fc4_rt, head.pred_input_dim[1], head.prroi_pool4t.output_size)
+            self.fc3 = _fold_linear_block(head.fc3_rt, head.pred_input_dim[0], POOL3_SIZE)
+            self.fc4 = _fold_linear_block(head.fc4_rt, head.pred_input_dim[1], POOL4_SIZE)
         self.predictor_weight = head.iou_predictor.weight.detach()
         self.predictor_bias = head.iou_predictor.bias.detach()
 

@@ -1,4 +1,4 @@
 """Layers: Precise RoI pooling and IoU-Net building blocks."""
-from ltr.models.layers.prroi_pool import PrRoIPool2D, prroi_pool2d, prroi_pool2d_batched
+from ltr.models.layers.prroi_pool import prroi_pool2d, prroi_pool2d_batched
 
-__all__ = ["PrRoIPool2D", "prroi_pool2d", "prroi_pool2d_batched"]
+__all__ = ["prroi_pool2d", "prroi_pool2d_batched"]

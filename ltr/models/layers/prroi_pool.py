@@ -10,8 +10,11 @@ so the integral over ``[a, b] x [c, d]`` separates into per-axis weights
 ``w_x[j] = int_a^b hat(x - j) dx`` and the bin value is ``sum_ij w_y[i] F[i, j] w_x[j] / area``: two batched
 matrix products. The weights are written in a closed form (length times the value of the linear piece
 at the midpoint) that is exact, numerically stable for tiny bins and differentiable, so autograd gives
-the exact feature and box gradients without a hand-written backward pass. Box refinement, which pools the same
-constant maps many times, instead uses :func:`pool_levels` and its closed-form box gradient
+the exact feature and box gradients without a hand-written backward pass.
+
+Entry points: for training (autograd), :func:`prroi_pool2d_batched` (P boxes per image, what the IoU-Net pools)
+and its general form :func:`prroi_pool2d` (boxes routed to images by index); for inference, box refinement pools the
+same constant maps many times through :func:`pool_levels` and its closed-form box gradient
 :func:`pool_levels_box_grad` (a few large operations instead of autograd's graph of small ones).
 
 Box convention: ``(x1, y1, x2, y2)`` in input-image pixels (:func:`pool_levels`: ``(x, y, w, h)``), multiplied by
@@ -23,11 +26,10 @@ from __future__ import annotations
 from typing import Callable, NamedTuple
 
 import torch
-from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["LevelBins", "LevelsTape", "PrRoIPool2D", "level_bins", "pool_levels", "pool_levels_box_grad", "pooling_layout",
-           "prroi_pool2d", "prroi_pool2d_batched", "prroi_pool2d_rows"]
+__all__ = ["LevelBins", "LevelsTape", "level_bins", "pool_levels", "pool_levels_box_grad", "pooling_layout", "prroi_pool2d",
+           "prroi_pool2d_batched"]
 
 
 def _clip_piece(t: torch.Tensor, low: float, high: float) -> torch.Tensor:
@@ -198,17 +200,17 @@ def prroi_pool2d_batched(
     batch, channels, height, width = features.shape
     if not isinstance(boxes, torch.Tensor) or boxes.dim() != 3 or boxes.shape[0] != batch or boxes.shape[2] != 4:
         raise ValueError(f"boxes must be a [{batch}, P, 4] tensor (x1, y1, x2, y2), got shape {tuple(getattr(boxes, 'shape', ()))}")
-    out = prroi_pool2d_rows(pooling_layout(features), width, boxes.to(features.dtype), (oh, ow), spatial_scale)
+    out = _pool_laid_out(pooling_layout(features), width, boxes.to(features.dtype), (oh, ow), spatial_scale)
     return out.permute(0, 1, 4, 3, 2).contiguous()
 
 
 def pooling_layout(features: torch.Tensor) -> torch.Tensor:
-    """[B, C, H, W] -> [B, H, C * W], the layout :func:`prroi_pool2d_rows` reads (prepare once, pool many times)."""
+    """[B, C, H, W] -> [B, H, C * W], the layout ``_pool_laid_out`` reads (prepare once, pool many times)."""
     batch, channels, height, width = features.shape
     return features.permute(0, 2, 1, 3).reshape(batch, height, channels * width)
 
 
-def prroi_pool2d_rows(
+def _pool_laid_out(
     layout: torch.Tensor, width: int, boxes: torch.Tensor, output_size: tuple[int, int], spatial_scale: float
 ) -> torch.Tensor:
     """Core of :func:`prroi_pool2d_batched` on pre-laid-out features, without validation or output permute.
@@ -308,7 +310,7 @@ class LevelsTape(NamedTuple):
 
 def pool_levels(levels: list[tuple[torch.Tensor, int, int, float]], boxes: torch.Tensor, bins: LevelBins
                 ) -> tuple[list[torch.Tensor], LevelsTape]:
-    """:func:`prroi_pool2d_rows` of the same boxes on several feature levels (square bins per level), without autograd,
+    """``_pool_laid_out`` of the same boxes on several feature levels (square bins per level), without autograd,
     and the tape from which :func:`pool_levels_box_grad` computes the box gradient in closed form.
 
     The bin weights of every level and both axes are computed in one pass (on a grid of the largest map side; the
@@ -321,7 +323,7 @@ def pool_levels(levels: list[tuple[torch.Tensor, int, int, float]], boxes: torch
         bins: :func:`level_bins` of these levels, with a grid of at least their largest map side.
 
     Returns:
-        (per level [B, P, bins, bins, C] bin averages (x bins, y bins, channels) as :func:`prroi_pool2d_rows`, tape).
+        (per level [B, P, bins, bins, C] bin averages (x bins, y bins, channels) as ``_pool_laid_out``, tape).
     """
     levels = tuple(levels)
     start = boxes[..., :2].movedim(-1, 0).unsqueeze(-1)  # [2 (x, y), B, P, 1]
@@ -363,26 +365,3 @@ def pool_levels_box_grad(tape: LevelsTape, grad_outputs: list[torch.Tensor]) -> 
     grad_start = ((grad_lo + grad_hi) * tape.bins.scale).sum(-1)  # [2, B, P]
     grad_side = ((grad_lo * tape.bins.f_lo + grad_hi * tape.bins.f_hi) * tape.bins.scale).sum(-1) * (tape.side > 0)
     return torch.cat((grad_start, grad_side)).movedim(0, -1)
-
-
-class PrRoIPool2D(nn.Module):
-    """Module form of :func:`prroi_pool2d` (no parameters or buffers).
-
-    Args:
-        pooled_height: bins along y.
-        pooled_width: bins along x.
-        spatial_scale: feature cells per input-image pixel.
-    """
-
-    def __init__(self, pooled_height: int, pooled_width: int, spatial_scale: float):
-        super().__init__()
-        self.output_size = _output_hw((pooled_height, pooled_width))
-        _check_scale(spatial_scale)
-        self.spatial_scale = float(spatial_scale)
-
-    def forward(self, features: torch.Tensor, rois: torch.Tensor) -> torch.Tensor:
-        """[B, C, H, W] features, [K, 5] rois -> [K, C, oh, ow]."""
-        return prroi_pool2d(features, rois, self.output_size, self.spatial_scale)
-
-    def extra_repr(self) -> str:
-        return f"pooled_height={self.output_size[0]}, pooled_width={self.output_size[1]}, spatial_scale={self.spatial_scale}"
