@@ -10,7 +10,9 @@ file when present, frozen; EBM NLL on 128 GMM proposals per pair; Adam) on its r
 * cached: the same pairs' features are first cached (``ltr.data.feature_cache``, timed separately, in a temporary
   folder) -> DataLoader over ``CachedPairDataset`` (memory-mapped fp16 features, fresh proposals) -> IoU-Net step.
 
-Samples/s exclude one warm-up iteration. The last line is ``samples/s uncached X cached Y``.
+Each loop runs in every ``--precision`` (``fp32``; ``bf16``: bfloat16 autocast, as ``atom-ebm train --cpu-bf16`` on
+the CPU, float16 autocast on CUDA as ``--amp``). Samples/s exclude one warm-up iteration. The last line is
+``samples/s uncached X cached Y`` for the first precision given (default fp32, the training default).
 """
 from __future__ import annotations
 
@@ -38,8 +40,9 @@ from ltr.train_settings.options import TrainingOptions
 from ltr.trainers.trainer import move_batch
 
 
-def timed_training(loader, actor, optimizer, device: torch.device, iterations: int) -> float:
-    """Samples/s of ``iterations`` steps (loading included) after one warm-up step."""
+def timed_training(loader, actor, optimizer, device: torch.device, iterations: int, precision: str) -> float:
+    """Samples/s of ``iterations`` steps (loading included) after one warm-up step, in ``precision``."""
+    dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
     batches = iter(loader)
     count, start = 0, 0.0
     for step in range(iterations + 1):
@@ -48,7 +51,8 @@ def timed_training(loader, actor, optimizer, device: torch.device, iterations: i
                 torch.cuda.synchronize(device)
             start = time.perf_counter()
         batch = move_batch(next(batches), device)
-        loss, _ = actor(batch)
+        with torch.autocast(device.type, dtype=dtype, enabled=precision == "bf16"):
+            loss, _ = actor(batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -65,6 +69,7 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=4, help="timed steps per loop")
     parser.add_argument("--workers", type=int, default=1, help="data-loading processes")
     parser.add_argument("--objective", choices=("ebm", "iou"), default="ebm")
+    parser.add_argument("--precision", nargs="+", choices=("fp32", "bf16"), default=["fp32", "bf16"])
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     device = torch.device(args.device)
@@ -83,9 +88,11 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {device}, batch {args.batch_size}, "
           f"{recipe.num_proposals} proposals, objective {args.objective}, {args.workers} loader workers")
 
-    uncached = timed_training(build_loader(sampler, args.batch_size, args.workers, seed=0), actor, optimizer, device,
-                              args.iterations)
-    print(f"{'uncached (data + backbone + IoU-Net)':<44} {uncached:>8.2f} samples/s")
+    uncached, cached = {}, {}
+    for precision in args.precision:
+        loader = build_loader(sampler, args.batch_size, args.workers, seed=0)
+        uncached[precision] = timed_training(loader, actor, optimizer, device, args.iterations, precision)
+        print(f"{'uncached (data + backbone + IoU-Net), ' + precision:<44} {uncached[precision]:>8.2f} samples/s")
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
         backbone = net.feature_extractor.eval()
@@ -94,10 +101,12 @@ def main() -> None:
         build_rate = pairs / (time.perf_counter() - start)
         print(f"{'cache build (decode, crop, backbone, write)':<44} {build_rate:>8.2f} pairs/s")
         cached_set = CachedPairDataset(cache, processing, seed=0)
-        cached = timed_training(build_loader(cached_set, args.batch_size, args.workers, seed=0), actor, optimizer,
-                                device, args.iterations)
-        print(f"{'cached (features from disk + IoU-Net)':<44} {cached:>8.2f} samples/s")
-    print(f"samples/s uncached {uncached:.2f} cached {cached:.2f}")
+        for precision in args.precision:
+            loader = build_loader(cached_set, args.batch_size, args.workers, seed=0)
+            cached[precision] = timed_training(loader, actor, optimizer, device, args.iterations, precision)
+            print(f"{'cached (features from disk + IoU-Net), ' + precision:<44} {cached[precision]:>8.2f} samples/s")
+    first = args.precision[0]
+    print(f"samples/s uncached {uncached[first]:.2f} cached {cached[first]:.2f}")
 
 
 if __name__ == "__main__":

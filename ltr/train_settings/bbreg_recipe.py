@@ -259,7 +259,7 @@ def _run(options: TrainingOptions, recipe: BBRegRecipe, context: DistributedCont
 
     config = TrainerConfig(
         epochs=epochs, checkpoint_dir=checkpoints, log_dir=log_dir(options.workspace, options.module, options.name),
-        amp=options.amp, grad_clip_norm=options.grad_clip_norm, channels_last=channels_last,
+        amp=options.amp, cpu_bf16=options.cpu_bf16, grad_clip_norm=options.grad_clip_norm, channels_last=channels_last,
         val_interval=recipe.val_interval, keep_checkpoints=options.keep_checkpoints, show_progress=options.progress,
         metadata={"settings": options.settings_name, "options": options.to_json(), "recipe": recipe.to_json(),
                   "net_constructor": constructor, "objective": recipe.objective, "world_size": context.world_size},

@@ -41,7 +41,8 @@ class TrainerConfig:
         checkpoint_dir: folder of the per-epoch checkpoints.
         log_dir: folder of the CSV log and TensorBoard files; None disables logs.
         net_type: checkpoint file prefix (``ATOMnet_ep0001.pth.tar``).
-        amp: mixed precision (float16 autocast + GradScaler); only takes effect on CUDA.
+        amp: mixed precision on CUDA (float16 autocast + GradScaler).
+        cpu_bf16: bfloat16 autocast on the CPU (AVX-512 BF16 / AMX units; no scaler: bfloat16 keeps float32's range).
         grad_clip_norm: clip the global gradient norm to this value; None disables clipping.
         channels_last: move the network and image batches to channels-last memory format.
         val_interval: validate every this many epochs (and after the last epoch) when a validation
@@ -57,6 +58,7 @@ class TrainerConfig:
     log_dir: Path | None = None
     net_type: str = "ATOMnet"
     amp: bool = True
+    cpu_bf16: bool = False
     grad_clip_norm: float | None = None
     channels_last: bool = False
     val_interval: int = 1
@@ -128,8 +130,10 @@ class Trainer:
         self.config = config
         self.context = context
         self.device = context.device
-        self.amp_enabled = config.amp and self.device.type == "cuda"
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_enabled)
+        on_cuda = self.device.type == "cuda"
+        self.amp_enabled = (config.amp and on_cuda) or (config.cpu_bf16 and self.device.type == "cpu")
+        self.amp_dtype = torch.float16 if on_cuda else torch.bfloat16
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_enabled and on_cuda)
         self.epoch = 0
         self.history: list[dict[str, Any]] = []
         self._parameters = [p for group in optimizer.param_groups for p in group["params"]]
@@ -253,7 +257,7 @@ class Trainer:
         for iteration, batch in enumerate(progress, start=1):
             batch = move_batch(batch, self.device, self.config.channels_last)
             try:
-                with torch.set_grad_enabled(training), torch.autocast(self.device.type, dtype=torch.float16,
+                with torch.set_grad_enabled(training), torch.autocast(self.device.type, dtype=self.amp_dtype,
                                                                       enabled=self.amp_enabled):
                     loss, stats = self.actor(batch)
             except NonFiniteLossError as error:

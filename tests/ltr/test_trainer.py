@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 
 import pytest
@@ -189,3 +190,19 @@ def test_empty_loader_is_rejected(tmp_path):
     with pytest.raises(ValueError, match="no batch"):
         Trainer(trainer.actor, tiny_loader(length=2, batch_size=4), trainer.optimizer, trainer.lr_scheduler,
                 trainer.config, CPU)
+
+
+@pytest.mark.parametrize("cpu_bf16", [False, True])
+def test_cpu_bf16_runs_the_forward_pass_in_bfloat16_and_keeps_float32_weights(tmp_path, cpu_bf16):
+    """``cpu_bf16`` autocasts the training forward pass to bfloat16 on the CPU (the linear layers' outputs are
+    bfloat16) while the weights and their optimiser state stay float32; without it everything is float32."""
+    trainer = make_trainer(tmp_path, 1)
+    trainer.config = dataclasses.replace(trainer.config, cpu_bf16=cpu_bf16)
+    trainer = Trainer(trainer.actor, tiny_loader(), trainer.optimizer, trainer.lr_scheduler, trainer.config, CPU)
+    dtypes = []
+    hook = trainer.actor.net.bb_regressor[0].register_forward_hook(lambda module, args, out: dtypes.append(out.dtype))
+    trainer.train()
+    hook.remove()
+    assert set(dtypes) == {torch.bfloat16 if cpu_bf16 else torch.float32}
+    assert all(p.dtype == torch.float32 for p in trainer.actor.net.parameters())
+    assert all(math.isfinite(value) for value in trainer.history[-1].values() if isinstance(value, float))
