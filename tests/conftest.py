@@ -1,5 +1,5 @@
-"""Shared test infrastructure: the golden-file flag and fixtures over ``helpers`` (an independent IoU oracle, a
-checkpoint factory, light tracker parameters). Where the read-only data folder beside the repository exists
+"""Shared test infrastructure: the golden-file flag and the script importer (the shared helpers, an independent IoU
+oracle, a checkpoint writer and light tracker parameters, are in ``helpers``). Where the read-only data folder beside the repository exists
 (``helpers.SHARED``), ``$ATOM_EBM_LOCAL_DATA`` and ``$ATOM_EBM_BACKBONE_WEIGHTS`` default to it, for the tests
 and the tools they start; the tests that need it skip without it.
 
@@ -15,10 +15,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Callable
 
-import numpy as np
 import pytest
-import torch
-from helpers import LIGHT_INIT, SHARED, box_iou, write_checkpoint
+from helpers import SHARED
 
 if (SHARED / "data").is_dir():
     os.environ.setdefault("ATOM_EBM_LOCAL_DATA", str(SHARED / "data"))
@@ -31,32 +29,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="rewrite tests/golden/*.json from the current code instead of comparing against them")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def update_golden(request: pytest.FixtureRequest) -> bool:
     """Whether this run rewrites the golden files (``pytest --update-golden``)."""
     return bool(request.config.getoption("--update-golden"))
-
-
-@pytest.fixture
-def iou_oracle() -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """:func:`box_iou` as a fixture."""
-    return box_iou
-
-
-@pytest.fixture
-def checkpoint_factory(tmp_path: Path) -> Callable[..., Path]:
-    """Factory: ``checkpoint_factory(name="net.pth.tar", net=None, **extra)`` -> path of a checkpoint in tmp_path."""
-
-    def make(name: str = "net.pth.tar", net: torch.nn.Module | None = None, **extra: object) -> Path:
-        return write_checkpoint(tmp_path / name, net, **extra)
-
-    return make
-
-
-@pytest.fixture
-def light_init() -> dict[str, object]:
-    """Overrides that make the tracker's first-frame training light (a copy; safe to extend)."""
-    return dict(LIGHT_INIT)
 
 
 @pytest.fixture(scope="session")

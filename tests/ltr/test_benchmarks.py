@@ -7,12 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import SHARED
 
 from ltr.dataset.benchmarks import list_datasets, load_dataset
 from ltr.dataset.benchmarks.uav123 import to_10fps, uav123_10fps_table, uav123_table
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED_DATA = REPO.parent / "shared" / "data"
+SHARED_DATA = SHARED / "data"
 UAV_MINI = SHARED_DATA / "uav123_10fps_mini"
 OTB_SAMPLES = SHARED_DATA / "sequences" / "otb"
 needs_shared = pytest.mark.skipif(not UAV_MINI.is_dir(), reason=f"shared test data not found at {SHARED_DATA}")

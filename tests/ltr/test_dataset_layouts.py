@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from helpers import SHARED
 
 from ltr.data.processing import ATOMProcessing
 from ltr.data.sampler import ATOMSampler
@@ -18,7 +19,7 @@ from ltr.dataset.lasot import lasot
 from ltr.dataset.trackingnet import trackingnet
 from ltr.dataset.uav123 import uav123
 
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+SHARED_DATA = SHARED / "data"
 
 
 def _write_frames(folder: Path, names: list[str]) -> None:

@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import SHARED
 
 from ltr.models.bbreg import AtomIoUNet, ATOMnet
 from ltr.models.bbreg.iou_predictor import IoUPredictor, score_proposals
 from ltr.models.registry import build_model, list_models
 
-SPEC = Path(__file__).resolve().parents[2].parent / "shared" / "spec" / "atom_state_dict_keys.json"
+SPEC = SHARED / "spec" / "atom_state_dict_keys.json"
 
 
 def midpoint_pool(features: torch.Tensor, boxes: torch.Tensor, out_h: int, out_w: int, samples: int = 48) -> torch.Tensor:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import SHARED
 
 from ltr.admin.paths import checkpoint_dir, resolve_dataset_root, resolve_workspace
 from ltr.run_training import list_settings, main
@@ -16,7 +17,7 @@ from ltr.train_settings.options import TrainingOptions
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
-LOCAL_DATA = REPO.parent / "shared" / "data"
+LOCAL_DATA = SHARED / "data"
 needs_local_data = pytest.mark.skipif(not LOCAL_DATA.is_dir(), reason=f"local sequences not found at {LOCAL_DATA}")
 
 

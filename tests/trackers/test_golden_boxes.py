@@ -55,8 +55,8 @@ def one_thread():
 
 
 @pytest.fixture(scope="module")
-def golden(request: pytest.FixtureRequest, one_thread) -> dict[str, list[list[float]]]:
-    if request.config.getoption("--update-golden"):
+def golden(update_golden: bool, one_thread) -> dict[str, list[list[float]]]:
+    if update_golden:
         boxes = {param: _track(param) for param in list_parameter_sets()}
         GOLDEN.write_text(_format(boxes))
     return json.loads(GOLDEN.read_text())

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from benchmark_trees import make_uav123_tree, square_boxes, write_video
-from helpers import box_iou
+from helpers import SHARED, box_iou
 
 from ltr.utils.image_io import read_image
 from pytracking.run_tracker import main as run_tracker_main
@@ -96,7 +96,6 @@ def test_bad_parameters():
 
 # --- NanoTrack v2 (cv2.TrackerNano on the ONNX pair in the shared peers folder) ---------------------------------
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 NANOTRACK_DIR = SHARED / "peers" / "nanotrack_v2"
 VITTRACK_DIR = SHARED / "peers" / "vittrack"
 CROSSING = SHARED / "data" / "sequences" / "otb" / "Crossing"

@@ -56,7 +56,7 @@ class IoURefinement:
         self.generator = generator
         self.spec: InputSpec = getattr(net, "input_spec", REFERENCE_INPUT_SPEC)
         self.search_area_factor = params.iou_search_area_scale or self.spec.search_area_factor
-        if self.search_area_factor != self.spec.search_area_factor:
+        if self.search_area_factor != self.spec.search_area_factor:  # an explicit choice: used, but flagged
             logger.warning("iou_search_area_scale %s differs from the %s the network was trained with",
                            self.search_area_factor, self.spec.search_area_factor)
         self.layers = self.spec.layers

@@ -31,13 +31,13 @@ class AtomEbmParams:
     Sampling geometry:
         image_sample_size: side of the square crop fed to the backbone (px); layer3 map = size / 16.
         search_area_scale: the crop covers a square of area ``search_area_scale**2 * w * h``.
-        iou_search_area_scale: search area of the IoU-Net's crop: the search-area factor its training used (5 for the
-            bundled model and the reference). When it differs from ``search_area_scale`` the tracker cuts a second
-            crop for the IoU-Net; a backbone classifier then costs a second backbone pass.
-        iou_crop_size: side (px) of the IoU-Net's crop, at the scale of ``iou_search_area_scale`` (image px per crop
-            px as for an ``image_sample_size`` crop), a multiple of 16. Below ``image_sample_size`` it is a window of
-            that crop, cut around the classifier's new position after localisation: the backbone then runs on
-            ``(iou_crop_size / image_sample_size)**2`` of the pixels.
+        iou_search_area_scale: search area of the IoU-Net's crop; None = the search-area factor the network was
+            trained with (its ``input_spec``: 5 for the bundled model and the reference). A value that differs from
+            the network's is used, with a warning.
+        iou_crop_size: side (px) of the IoU-Net's crop, at the scale of the network's training crop (image px per
+            crop px as for its ``input_spec.crop_size``, 288 px), a multiple of 16. Below that side it is a window
+            of the crop, cut around the classifier's estimate: the backbone then runs on
+            ``(iou_crop_size / 288)**2`` of the pixels.
         inside_ratio: the target centre is kept within ``[-(0.5 - inside_ratio) * size, image + ...]``.
     Classifier:
         classifier_features: what the classifier scores: a backbone layer ("layer1", "layer2", "layer3": stride 4, 8,
@@ -88,7 +88,7 @@ class AtomEbmParams:
     # sampling geometry
     image_sample_size: int = 288
     search_area_scale: float = 3.0
-    iou_search_area_scale: float = 5.0
+    iou_search_area_scale: float | None = None
     iou_crop_size: int = 192
     inside_ratio: float = 0.2
     # classifier model and objective
