@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pack-trackingnet": ("pytracking.util_scripts.pack_trackingnet_results", "zip TrackingNet test results for the server"),
     "train": ("ltr.run_training", "train the IoU-Net"),
     "export": ("ltr.admin.export", "write a training checkpoint as a compact tracking model (fp16, provenance JSON)"),
+    "calibrate": ("ltr.admin.calibrate", "store an int8 calibration (from training frames) in a model file"),
 }
 
 

@@ -8,7 +8,7 @@
 ``torchrun --nproc-per-node N [--nnodes M --rdzv-backend c10d --rdzv-endpoint HOST:PORT] -m pytracking.run_tracker ...``,
 see ``pytracking.evaluation.distributed``).
 
-Writes ``DIR/TRACKER/PARAM/<seq>.txt`` (x,y,w,h per frame), ``<seq>_time.txt`` and ``run_info.json`` (command,
+Writes ``DIR/TRACKER/PARAM/<seq>.txt`` (``PARAM_PRECISION`` with ``--precision``) (x,y,w,h per frame), ``<seq>_time.txt`` and ``run_info.json`` (command,
 checkpoint and its SHA-256, commit); finished sequences are skipped on a re-run. At the end a summary table (AUC,
 OP50, OP75, precision over the sequences with ground truth) is printed (by rank 0 under torchrun). Failed sequences
 are listed in ``DIR/TRACKER/PARAM/failures.txt`` and make the exit status 1; bad arguments or data (a tracker that
@@ -27,6 +27,7 @@ import argparse
 import functools
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +47,11 @@ from pytracking.evaluation.distributed import (
 )
 from pytracking.evaluation.run_info import run_info, write_run_info
 from pytracking.evaluation.runner import RunSpec, result_dir, run_dataset
-from pytracking.utils.cli_checks import check_output_folder, parse_device
+from pytracking.utils.cli_checks import (
+    add_precision_argument,
+    check_output_folder,
+    parse_device,
+)
 from trackers.opencv_baseline import MODEL_KINDS
 from trackers.registry import check_tracker_arguments
 
@@ -78,6 +83,7 @@ def build_parser(prog: str = PROG) -> ArgumentParser:
             for name, kind in MODEL_KINDS.items()) + "; giving it to any other tracker is a usage error (exit 2)",
     )
     parser.add_argument("--device", type=parse_device, default=None, help="cpu, cuda, cuda:N (default: CUDA when available)")
+    add_precision_argument(parser)
     parser.add_argument("--seed", type=int, default=0,
                         help="base seed: each sequence is seeded from it and its name, so a re-run gives the same "
                              "boxes (default 0)")
@@ -130,17 +136,21 @@ def _run(args: argparse.Namespace, prog: str, argv: list[str]) -> int:
     logging.basicConfig(level=logging.DEBUG if debug_logging else logging.INFO,
                         format=f"%(levelname)s {rank_prefix}%(name)s: %(message)s")
     _check_arguments(args, info)
-    out_dir = result_dir(args.results_dir, args.tracker, args.param)
+    spec = RunSpec(args.tracker, args.param, args.checkpoint, seed=args.seed, model_dir=args.model_dir,
+                   precision=args.precision)
+    out_dir = result_dir(args.results_dir, args.tracker, spec.label)
     check_output_folder("--results-dir", out_dir)
     # tracker arguments and data are checked here, the runners check that the tracker builds: all before they write
-    check_tracker_arguments(args.tracker, args.param, args.checkpoint, model_dir=args.model_dir)
+    check_tracker_arguments(args.tracker, args.param, args.checkpoint, model_dir=args.model_dir,
+                            precision=args.precision)
     sequences = load_dataset(args.dataset, args.dataset_root, split=args.split, sequences=args.sequence)
     device = rank_device(args.device, info.local_rank)
     threads = args.threads or rank_threads(info.local_world_size if info.distributed else args.workers)
-    spec = RunSpec(args.tracker, args.param, args.checkpoint, device, seed=args.seed, model_dir=args.model_dir)
+    spec = replace(spec, device=device)
 
     def record_run() -> None:
         write_run_info(out_dir, run_info(prog=prog, argv=argv, tracker=args.tracker, param=args.param,
+                                         precision=args.precision,
                                          checkpoint=args.checkpoint, dataset=args.dataset, split=args.split,
                                          seed=args.seed, threads=threads, device=device, info=info))
 
@@ -149,12 +159,12 @@ def _run(args: argparse.Namespace, prog: str, argv: list[str]) -> int:
             failures = run_dataset_distributed(spec, sequences, args.results_dir, info, threads=threads,
                                                overwrite=args.overwrite, on_start=record_run)
             if info.rank == 0:
-                _report(f"{args.tracker}/{args.param}", prog, sequences, out_dir, failures)
+                _report(f"{args.tracker}/{spec.label}", prog, sequences, out_dir, failures)
             barrier()  # a rank that exits with an error makes torchrun stop the others: rank 0 reports first
     else:
         failures = run_dataset(spec, sequences, args.results_dir, workers=args.workers, overwrite=args.overwrite,
                                threads=threads, on_start=record_run)
-        _report(f"{args.tracker}/{args.param}", prog, sequences, out_dir, failures)
+        _report(f"{args.tracker}/{spec.label}", prog, sequences, out_dir, failures)
     if failures:
         return RUNTIME_ERROR
     logger.info("%d sequences done; results in %s", len(sequences), out_dir)

@@ -25,7 +25,11 @@ from tqdm import tqdm
 
 from ltr.utils.box_io import format_boxes, save_boxes
 from ltr.utils.cli_errors import ArgumentParser, run_command
-from pytracking.utils.cli_checks import check_output_file, parse_device
+from pytracking.utils.cli_checks import (
+    add_precision_argument,
+    check_output_file,
+    parse_device,
+)
 from pytracking.utils.drawing import annotate
 from pytracking.utils.prefetch import prefetched
 from pytracking.utils.video_io import (
@@ -57,11 +61,12 @@ def select_box(image: np.ndarray) -> tuple[float, float, float, float]:
 def track_video(path: str | os.PathLike, *, init_box: Sequence[float] | None = None, tracker_name: str = "atom_ebm",
                 param: str = "default", checkpoint: str | None = None, device: str | None = None,
                 save_boxes_path: str | os.PathLike | None = None, save_video_path: str | os.PathLike | None = None,
-                show: bool = False, model_dir: str | os.PathLike | None = None,
+                show: bool = False, model_dir: str | os.PathLike | None = None, precision: str | None = None,
                 tracker: Tracker | None = None, read_ahead: bool = True) -> np.ndarray:
     """Run a tracker over a video file / image folder and return the [N, 4] xywh boxes (one per frame).
 
-    ``model_dir`` is the model folder of trackers that load one (``--tracker opencv --param nanotrack``).
+    ``model_dir`` is the model folder of trackers that load one (``--tracker opencv --param nanotrack``),
+    ``precision`` the backbone arithmetic of ``atom_ebm`` (None: the parameter set's).
     ``tracker``: an already built tracker to use instead of building one from ``tracker_name`` / ``param`` /
     ``checkpoint`` / ``device`` / ``model_dir`` (e.g. with overridden parameters). With ``read_ahead`` the next
     frames are decoded in a background thread while the current one is tracked.
@@ -80,7 +85,7 @@ def track_video(path: str | os.PathLike, *, init_box: Sequence[float] | None = N
         box = validate_init_box(init_box, first.shape) if init_box is not None else select_box(first)
         if tracker is None:
             tracker = build_tracker(tracker_name, param=param, checkpoint=checkpoint, device=device,
-                                    model_dir=model_dir)
+                                    model_dir=model_dir, precision=precision)
         tracker.initialize(first, box)
         boxes = [box]
         writer = None
@@ -149,6 +154,7 @@ def build_parser(prog: str = PROG) -> ArgumentParser:
                         help="model folder, only for --tracker opencv --param nanotrack / vittrack (default: $NANOTRACK_MODEL_DIR / "
                              "$VITTRACK_MODEL_DIR); "
                              "an error for other trackers")
+    add_precision_argument(parser)
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of Python's, NumPy's and torch's generators: the same seed gives the same boxes "
                              "(default 0)")
@@ -170,7 +176,8 @@ def _run(args: argparse.Namespace) -> int:
     seed_everything(args.seed)
     boxes = track_video(args.path, init_box=args.init_box, tracker_name=args.tracker, param=args.param,
                         checkpoint=args.checkpoint, device=args.device, save_boxes_path=args.save_boxes,
-                        save_video_path=args.save_video, show=args.show, model_dir=args.model_dir)
+                        save_video_path=args.save_video, show=args.show, model_dir=args.model_dir,
+                        precision=args.precision)
     if args.save_boxes is None:
         sys.stdout.write(format_boxes(boxes))
     return 0

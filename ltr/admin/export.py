@@ -2,8 +2,8 @@
 
     atom-ebm export CHECKPOINT OUT.pth [--fp16] [--info INFO.json]     (or python -m ltr.admin.export ...)
 
-Keeps ``net`` (without ``feature_extractor.layer4.*`` / ``feature_extractor.fc.*``, which tracking never runs)
-and ``net_constructor``; drops optimizer, scheduler and RNG state. ``ltr.admin.loading.load_network`` reads the
+Keeps ``net`` (without ``feature_extractor.layer4.*`` / ``feature_extractor.fc.*``, which tracking never runs),
+``net_constructor``, the input contract and the int8 calibration (``atom-ebm calibrate``); drops optimizer, scheduler and RNG state. ``ltr.admin.loading.load_network`` reads the
 result (fp16 tensors are cast back to float32 on load). ``--info`` writes a JSON description next to it: the
 training options, recipe and per-epoch log of the source checkpoint, so the model's provenance ships with it.
 """
@@ -40,8 +40,9 @@ def export_model(checkpoint: str | Path, out: str | Path, *, fp16: bool = False)
         if not key.startswith(OPTIONAL_KEY_PREFIXES)
     }
     compact = {"net": net, "net_constructor": state["net_constructor"], "epoch": state.get("epoch", 0)}
-    if "input_spec" in state:
-        compact["input_spec"] = state["input_spec"]
+    for key in ("input_spec", "int8_calibration"):
+        if key in state:
+            compact[key] = state[key]
     save_checkpoint(out, compact)
     load_network(out)  # the exported file must load into the full network
     provenance = {key: state[key] for key in PROVENANCE_KEYS if key in state}

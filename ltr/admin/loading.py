@@ -74,6 +74,7 @@ def load_network(path: str | os.PathLike, device: str | torch.device = "cpu") ->
     net = build_model(name, **{**kwargs, "backbone_pretrained": False})
     load_state_dict_into(net, state_dict, source=str(file))
     net.input_spec = _input_spec(checkpoint, file)
+    net.int8_calibration = _int8_calibration(checkpoint, file)
     logger.info("loaded %s (%s) from %s", name, type(net).__name__, file)
     return net.to(device).eval()
 
@@ -106,6 +107,17 @@ def _input_spec(checkpoint: Mapping[str, Any], file: Path) -> InputSpec:
         return InputSpec.from_dict(dict(recorded))
     except ValueError as error:
         raise ValueError(f"{file}: {error}") from None
+
+
+def _int8_calibration(checkpoint: Mapping[str, Any], file: Path) -> dict[str, torch.Tensor] | None:
+    """The backbone's int8 observer state (``ltr.admin.calibrate``), or None for an uncalibrated file."""
+    record = checkpoint.get("int8_calibration")
+    if record is None:
+        return None
+    observers = record.get("observers") if isinstance(record, Mapping) else None
+    if not isinstance(observers, Mapping) or not all(isinstance(value, torch.Tensor) for value in observers.values()):
+        raise ValueError(f"{file}: 'int8_calibration' must hold an 'observers' dict of tensors")
+    return dict(observers)
 
 
 def _legacy_head_kwargs(kwds: Any) -> dict[str, Any]:

@@ -143,20 +143,30 @@ def real_training(options: TrainingOptions) -> DatasetList:
         FileNotFoundError: the local data root or its ``train`` folder is missing.
     """
     root = _root(options, "local")
-    train_root = root / "train"
+    sequences = real_training_videos(root)
+    stills = [StillImageDataset(root / "train" / "stills" / name, name=name) for name in REAL_TRAINING_STILLS]
+    num_boxes = sum(len(still) for still in stills)  # every still box equally likely
+    return [(SequenceListDataset("real_video", sequences), REAL_VIDEO_WEIGHT),
+            *((still, REAL_STILLS_WEIGHT * len(still) / num_boxes) for still in stills)]
+
+
+def real_training_videos(data_root: str | os.PathLike) -> list[Sequence]:
+    """The training videos of ``real_training`` under the local data root (0-based boxes).
+
+    Raises:
+        ValueError: a held-out evaluation sequence is among them.
+    """
+    root = Path(data_root)
     selection = _selection_names()
     sequences = []
     for name, box_origin in REAL_TRAINING_SETS.items():
-        found = load_video_folders(name, train_root / "sequences" / name, None, box_origin=box_origin)
+        found = load_video_folders(name, root / "train" / "sequences" / name, None, box_origin=box_origin)
         sequences.extend(sequence for sequence in found if (name, sequence.name) not in selection)
     sequences.extend(load_dataset("otb", root=root / "sequences" / "otb", sequences=["Crossing"]))
     clash = sorted({sequence.name for sequence in sequences} & HELD_OUT_SEQUENCES)
     if clash:
-        raise ValueError(f"held-out evaluation sequences {clash} found among the training sequences of {train_root}")
-    stills = [StillImageDataset(train_root / "stills" / name, name=name) for name in REAL_TRAINING_STILLS]
-    num_boxes = sum(len(still) for still in stills)  # every still box equally likely
-    return [(SequenceListDataset("real_video", sequences), REAL_VIDEO_WEIGHT),
-            *((still, REAL_STILLS_WEIGHT * len(still) / num_boxes) for still in stills)]
+        raise ValueError(f"held-out evaluation sequences {clash} found among the training sequences of {root}")
+    return sequences
 
 
 def real_validation(options: TrainingOptions) -> DatasetList:

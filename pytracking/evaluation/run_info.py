@@ -61,12 +61,18 @@ def git_commit(repo: Path = _REPO) -> str | None:
 
 
 def library_versions() -> dict[str, str]:
-    """Versions of the libraries that change boxes: torch and OpenCV (the model-based OpenCV trackers' boxes differ
-    between OpenCV releases)."""
+    """Versions of the libraries that change boxes: torch, torchao (int8 graphs) and OpenCV (the model-based OpenCV
+    trackers' boxes differ between OpenCV releases)."""
+    import importlib.metadata
+
     import cv2
     import torch
 
-    return {"torch": torch.__version__, "opencv": cv2.__version__}
+    try:
+        torchao = importlib.metadata.version("torchao")
+    except importlib.metadata.PackageNotFoundError:
+        torchao = None
+    return {"torch": torch.__version__, "torchao": torchao, "opencv": cv2.__version__}
 
 
 def command_line(prog: str, argv: list[str], info: RankInfo) -> str:
@@ -81,14 +87,17 @@ def command_line(prog: str, argv: list[str], info: RankInfo) -> str:
 
 
 def run_info(*, prog: str, argv: list[str], tracker: str, param: str, checkpoint: str | None, dataset: str,
-             split: str | None, seed: int, threads: int, device: str, info: RankInfo) -> dict:
-    """The ``run_info.json`` record of a run (see the module docstring); ``device``: rank 0's device."""
+             split: str | None, seed: int, threads: int, device: str, info: RankInfo,
+             precision: str | None = None) -> dict:
+    """The ``run_info.json`` record of a run (see the module docstring); ``device``: rank 0's device;
+    ``precision``: the ``--precision`` given (None: the parameter set's)."""
     network = checkpoint_file(tracker, checkpoint)
     return {
         "command": command_line(prog, argv, info),
         "argv": list(argv),
         "tracker": tracker,
         "param": param,
+        "precision": precision,
         "checkpoint": None if network is None else str(network),
         "checkpoint_sha256": None if network is None else sha256_file(network),
         "dataset": dataset,

@@ -138,7 +138,7 @@ def seed_sequence(sequence_name: str, base_seed: int = 0) -> None:
 @dataclass(frozen=True)
 class RunSpec:
     """What to build in each worker: ``trackers.registry.build_tracker(tracker_name, param, checkpoint, device,
-    model_dir=model_dir)``."""
+    model_dir=model_dir, precision=precision)``; results go to ``<results>/<tracker_name>/<label>``."""
 
     tracker_name: str
     param: str
@@ -146,12 +146,19 @@ class RunSpec:
     device: str | None = None
     seed: int = 0  #: base seed: each sequence runs after ``seed_sequence(sequence.name, seed)``
     model_dir: str | None = None  #: model folder for trackers that load one (opencv nanotrack); None = not passed
+    precision: str | None = None  #: backbone arithmetic of atom_ebm; None = the parameter set's
+
+    @property
+    def label(self) -> str:
+        """The results folder's name: the parameter set, with the precision when one is given (``default_int8``)."""
+        return self.param if self.precision is None else f"{self.param}_{self.precision}"
 
     def build(self) -> Tracker:
         """Build the tracker described by this spec (in the calling process)."""
         from trackers.registry import build_tracker
 
-        return build_tracker(self.tracker_name, self.param, self.checkpoint, self.device, model_dir=self.model_dir)
+        return build_tracker(self.tracker_name, self.param, self.checkpoint, self.device, model_dir=self.model_dir,
+                             precision=self.precision)
 
 
 def _run_and_save(tracker: Tracker, sequence: Sequence, out_dir: Path, progress: bool, seed: int) -> str | None:
@@ -282,7 +289,7 @@ def run_dataset(
         worker could not build it for another reason. Raised before anything is written: the results folder is
         made only by the first file written into it.
     """
-    out_dir = result_dir(results_dir, spec.tracker_name, spec.param)  # made by the first file written into it
+    out_dir = result_dir(results_dir, spec.tracker_name, spec.label)  # made by the first file written into it
     todo = pending(sequences, out_dir, overwrite)
     failures: dict[str, str] = {}
     if todo and workers <= 1:
@@ -291,7 +298,7 @@ def run_dataset(
             set_threads(threads)
         if on_start is not None:
             on_start()
-        failures = run_sequences(tracker, todo, out_dir, seed=spec.seed, desc=f"{spec.tracker_name}/{spec.param}")
+        failures = run_sequences(tracker, todo, out_dir, seed=spec.seed, desc=f"{spec.tracker_name}/{spec.label}")
     elif todo:
         context = multiprocessing.get_context("spawn")
         num_workers = min(workers, len(todo))
@@ -306,7 +313,7 @@ def run_dataset(
                 raise (ValueError if bad_argument else RuntimeError)(message)
             if on_start is not None:
                 on_start()
-            bar = tqdm(total=len(todo), desc=f"{spec.tracker_name}/{spec.param}", unit="seq")
+            bar = tqdm(total=len(todo), desc=f"{spec.tracker_name}/{spec.label}", unit="seq")
             for name, error in pool.imap_unordered(_worker_task, todo):
                 if error is not None:
                     failures[name] = error

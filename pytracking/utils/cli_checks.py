@@ -30,6 +30,16 @@ def parse_device(text: str) -> str:
     return text
 
 
+def add_precision_argument(parser: argparse.ArgumentParser) -> None:
+    """``--precision``: the ATOM-EBM backbone's arithmetic on the CPU (``AtomEbmParams.precision``)."""
+    from trackers.atom_ebm.params import PRECISIONS
+
+    parser.add_argument("--precision", choices=PRECISIONS, default=None,
+                        help="backbone arithmetic of atom_ebm on the CPU: fp32 (eager), bf16 or int8 (compiled; int8 "
+                             "needs a calibrated model, see atom-ebm calibrate) (default: the parameter set's); "
+                             "an error for other trackers")
+
+
 def _nearest_existing(path: Path) -> Path:
     """``path`` or its nearest ancestor that exists (``.`` for a relative path whose folders are all missing)."""
     for candidate in (path, *path.parents):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from trackers.atom_ebm.backbone_engine import BackboneEngine
 from trackers.atom_ebm.classifier import combine_feature_blocks
 from trackers.atom_ebm.handcrafted_features import hog_color_features
 from trackers.atom_ebm.normalization import ImageNormalizer
@@ -15,8 +16,8 @@ class ClassifierFeatures:
     blocks named by ``params.classifier_features`` (``combine_feature_blocks``); one backbone pass for all layers,
     none for HOG + colour alone."""
 
-    def __init__(self, net, params: AtomEbmParams, normalize: ImageNormalizer):
-        self.net = net
+    def __init__(self, backbone: BackboneEngine, params: AtomEbmParams, normalize: ImageNormalizer):
+        self.backbone = backbone
         self.parts = params.classifier_parts
         self.stride = params.feature_stride
         self.layers = [name for name in self.parts if name != HOG_COLOR]
@@ -24,6 +25,6 @@ class ClassifierFeatures:
 
     def __call__(self, crops: np.ndarray) -> torch.Tensor:
         images = self.normalize(crops)
-        maps = dict(self.net.extract_backbone_features(images, layers=self.layers)) if self.layers else {}
+        maps = dict(self.backbone(images, self.layers)) if self.layers else {}
         blocks = [hog_color_features(images, self.stride) if name == HOG_COLOR else maps[name] for name in self.parts]
         return combine_feature_blocks(blocks)

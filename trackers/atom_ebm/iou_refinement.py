@@ -22,6 +22,7 @@ from ltr.data.search_region import SearchRegion
 from ltr.models.bbreg.iou_predictor import IoUPredictor, PreparedFrame, score_proposals
 from ltr.models.input_spec import REFERENCE_INPUT_SPEC, InputSpec
 from trackers.atom_ebm.augmentation import augmented_samples
+from trackers.atom_ebm.backbone_engine import BackboneEngine
 from trackers.atom_ebm.box_refiner import BoxRefiner, initial_boxes, select_final_box
 from trackers.atom_ebm.iou_window import FeatureWindow, feature_window
 from trackers.atom_ebm.normalization import ImageNormalizer
@@ -49,8 +50,10 @@ class IoURefinement:
         generator: random generator on ``device`` for the initial boxes and the self-check.
     """
 
-    def __init__(self, net, params: AtomEbmParams, device: torch.device, generator: torch.Generator):
+    def __init__(self, net, params: AtomEbmParams, device: torch.device, generator: torch.Generator,
+                 backbone: BackboneEngine | None = None):
         self.net = net
+        self.backbone = backbone or BackboneEngine(net, params.precision, device)
         self.params = params
         self.device = device
         self.generator = generator
@@ -155,7 +158,7 @@ class IoURefinement:
                               cells, cells)
 
     def _backbone(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        return dict(self.net.extract_backbone_features(images, layers=list(self.layers)))
+        return dict(self.backbone(images, self.layers))
 
     def _ascend(self, maps: dict[str, torch.Tensor], boxes: torch.Tensor, window: FeatureWindow | None,
                 timer: StageTimer | None = None

@@ -13,6 +13,8 @@ HOG_COLOR = "hog_color"
 LAYER3_STRIDE = BACKBONE_LAYER_STRIDES["layer3"]
 BOX_NORMALIZATIONS = ("own", "first")
 #: ``torch.compile`` modes accepted by ``compile_refinement``
+#: backbone arithmetic (``trackers.atom_ebm.backbone_engine``)
+PRECISIONS = ("fp32", "bf16", "int8")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs", "cudagraphs")
 
 
@@ -81,6 +83,8 @@ class AtomEbmParams:
             the box to it; False makes such frames classifier-only (position, previous size). True is the
             reference behaviour.
     Misc:
+        precision: the backbone's arithmetic on the CPU (``trackers.atom_ebm.backbone_engine``): "fp32" (eager),
+            "bf16" (autocast, compiled) or "int8" (the model file's calibration, compiled); "fp32" on CUDA.
         seed: seed of the tracker's random generators, set at every ``initialize`` (None = drawn there from torch's
             global generator, so ``torch.manual_seed`` before ``initialize`` makes a sequence reproducible).
     """
@@ -142,6 +146,7 @@ class AtomEbmParams:
     refinement_check_boxes: int = 0
     refine_at_border: bool = False
     # misc
+    precision: str = "fp32"
     seed: int | None = None
 
     def __post_init__(self) -> None:
@@ -178,6 +183,11 @@ class AtomEbmParams:
                                  f"got {self.compile_refinement!r}")
             if self.refinement != "ascent" or self.iou_window_margin is not None:
                 raise ValueError("compile_refinement needs refinement='ascent' and iou_window_margin=None (fixed shapes)")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.precision != "fp32" and "layer1" in self.classifier_parts:
+            raise ValueError(f"precision {self.precision!r} computes layer2/layer3 only; classifier_features is "
+                             f"{self.classifier_features!r}")
         if not 0.0 < self.step_decay <= 1.0:
             raise ValueError(f"step_decay must be in (0, 1], got {self.step_decay}")
 

@@ -26,6 +26,7 @@ from ltr.data.search_region import SearchRegion
 from ltr.models.input_spec import REFERENCE_INPUT_SPEC
 from ltr.utils.device import resolve_device
 from trackers.atom_ebm.augmentation import augmented_samples
+from trackers.atom_ebm.backbone_engine import BackboneEngine
 from trackers.atom_ebm.classifier_features import ClassifierFeatures
 from trackers.atom_ebm.iou_refinement import IoURefinement, Refined
 from trackers.atom_ebm.localization import NOT_FOUND, Localization
@@ -70,9 +71,10 @@ class AtomEbmTracker(Tracker):
         # one random stream for the tracker and its refinement (a given refinement brings its generator)
         self.generator = refinement.generator if refinement is not None else torch.Generator(device=self.device)
         spec = getattr(net, "input_spec", REFERENCE_INPUT_SPEC)
-        self.features = ClassifierFeatures(net, params, ImageNormalizer(spec, self.device))
+        backbone = BackboneEngine(net, params.precision, self.device)
+        self.features = ClassifierFeatures(backbone, params, ImageNormalizer(spec, self.device))
         if refinement is None and params.refinement != "none":
-            refinement = IoURefinement(net, params, self.device, self.generator)
+            refinement = IoURefinement(net, params, self.device, self.generator, backbone)
         self.refinement = refinement
         self.classifier: OnlineClassifier | None = None
         self.refining = refinement is not None  # per sequence: switched off by a failed first-frame self-check

@@ -1,0 +1,93 @@
+"""The tracker's backbone engine (``trackers.atom_ebm.backbone_engine``): each precision against the float32 eager
+backbone on real crops, the fallbacks and the errors; and tracking with int8 on real video."""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+import torch
+from helpers import LIGHT_INIT, box_iou
+
+from ltr.admin.loading import load_network
+from ltr.data.search_region import SearchRegion
+from ltr.utils.image_io import read_image
+from pytracking.demo import demo_sequence, zero_based
+from trackers.atom_ebm.backbone_engine import BackboneEngine
+from trackers.atom_ebm.normalization import ImageNormalizer
+from trackers.atom_ebm.parameters import get_parameters
+from trackers.atom_ebm.params import AtomEbmParams, with_overrides
+from trackers.atom_ebm.tracker import AtomEbmTracker
+from trackers.atom_ebm.weights import bundled_model_path
+
+pytest.importorskip("torchao")
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def net():
+    network = load_network(bundled_model_path())
+    assert network.int8_calibration is not None, "the bundled model ships its int8 calibration"
+    return network
+
+
+@pytest.fixture(scope="module")
+def crops(net):
+    """Normalised 192 px crops of three demo frames around their ground truth."""
+    demo = demo_sequence()
+    boxes = zero_based(demo.ground_truth, demo)
+    images = []
+    for index in (10, 50, 90):
+        x, y, w, h = boxes[index]
+        images.append(SearchRegion.around((x + w / 2, y + h / 2), (w, h), 5.0, 192).crop(read_image(demo.frames[index])))
+    return ImageNormalizer(net.input_spec)(np.stack(images))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("precision, tolerance", [("bf16", 0.03), ("int8", 0.09)])
+def test_engine_matches_eager_float32(net, crops, precision, tolerance):
+    want = net.extract_backbone_features(crops, layers=["layer3", "layer2"])
+    got = BackboneEngine(net, precision, CPU)(crops, ["layer3", "layer2"])
+    assert list(got) == ["layer3", "layer2"]
+    for name in got:
+        assert got[name].dtype == torch.float32 and got[name].shape == want[name].shape
+        relative = float((got[name] - want[name]).norm() / want[name].norm())
+        assert relative < tolerance, (precision, name, relative)  # bf16: ~1 %, int8: ~5 % of the norm
+
+
+def test_fp32_engine_is_the_network_itself(net, crops):
+    got = BackboneEngine(net, "fp32", CPU)(crops, ["layer2"])
+    assert torch.equal(got["layer2"], net.extract_backbone_features(crops, layers=["layer2"])["layer2"])
+
+
+def test_uncalibrated_model_falls_back_to_fp32_with_a_warning(net, caplog):
+    uncalibrated = load_network(bundled_model_path())
+    uncalibrated.int8_calibration = None
+    with caplog.at_level(logging.WARNING):
+        engine = BackboneEngine(uncalibrated, "int8", CPU)
+    assert engine.precision == "fp32" and "no int8 calibration" in caplog.text
+
+
+def test_bad_precisions(net):
+    with pytest.raises(ValueError, match="precision must be one of"):
+        BackboneEngine(net, "fp8", CPU)
+    with pytest.raises(ValueError, match="on cuda use 'fp32'"):
+        BackboneEngine(net, "int8", torch.device("cuda"))
+    with pytest.raises(ValueError, match="precision must be one of"):
+        AtomEbmParams(precision="int4")
+    with pytest.raises(ValueError, match="layer2/layer3 only"):
+        AtomEbmParams(precision="int8", classifier_features="layer1")
+
+
+@pytest.mark.slow
+def test_int8_tracks_the_demo_sequence(net):
+    """40 frames of the bundled Couple with the int8 backbone: the boxes follow the ground truth."""
+    demo = demo_sequence()
+    truth = zero_based(demo.ground_truth, demo)
+    params = with_overrides(get_parameters("default"), {**LIGHT_INIT, "precision": "int8", "seed": 0})
+    tracker = AtomEbmTracker(net, params, device="cpu")
+    tracker.initialize(read_image(demo.frames[0]), truth[0].tolist())
+    boxes = [tracker.track(read_image(path)).box for path in demo.frames[1:40]]
+    overlap = box_iou(np.array(boxes), truth[1:40])
+    # a tracker that keeps the first box scores a mean IoU of 0.12 here (0.03 of the frames above 0.5)
+    assert overlap.mean() > 0.6 and (overlap > 0.5).mean() > 0.85, overlap.round(2)

@@ -1,0 +1,92 @@
+"""The backbone passes of tracking (classifier crops, IoU-Net crops) at a chosen precision.
+
+* ``"fp32"``: the network's own eager float32 forward (the CUDA path, and the reference).
+* ``"bf16"``: bfloat16 autocast, compiled by inductor (CPUs with BF16 units, e.g. AVX512-BF16 / AMX).
+* ``"int8"``: static int8 from the model file's calibration (``atom-ebm calibrate``), compiled by inductor with
+  frozen weights (VNNI kernels on x86).
+
+Compiled precisions build one graph per crop side on first use and run batches image by image (one compiled shape
+a side: the first frame's augmented batch costs no extra compilation). The graphs belong to the network: trackers
+built on the same network object in one process share them. Inductor keeps the compiled kernels in its
+on-disk cache (``$TORCHINDUCTOR_CACHE_DIR``), keyed by the graph, its frozen weights and the torch version, so a
+second process with the same model skips most of the compilation (``benchmarks/bench_engines.py`` measures both).
+"""
+from __future__ import annotations
+
+import logging
+import weakref
+from collections import OrderedDict
+from typing import Callable, Sequence
+
+import torch
+
+from trackers.atom_ebm.params import PRECISIONS
+
+logger = logging.getLogger(__name__)
+
+#: the layers the compiled graphs return
+COMPILED_LAYERS = ("layer2", "layer3")
+
+Graph = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+#: network -> (precision, crop side) -> compiled graph
+_GRAPHS: "weakref.WeakKeyDictionary[torch.nn.Module, dict[tuple[str, int], Graph]]" = weakref.WeakKeyDictionary()
+
+
+class BackboneEngine:
+    """Normalised images [B, 3, H, W] -> OrderedDict layer -> float32 feature map, like the network's
+    ``extract_backbone_features``, at ``precision``.
+
+    A model file without an int8 calibration falls back to fp32 with a one-line warning.
+
+    Raises:
+        ValueError: an unknown precision, or a compiled precision on a non-CPU device.
+    """
+
+    def __init__(self, net, precision: str, device: torch.device):
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        if precision != "fp32" and device.type != "cpu":
+            raise ValueError(f"precision {precision!r} is for the CPU; on {device.type} use 'fp32'")
+        if precision == "int8" and getattr(net, "int8_calibration", None) is None:
+            logger.warning("the model has no int8 calibration (atom-ebm calibrate MODEL OUT): running fp32")
+            precision = "fp32"
+        self.net = net
+        self.precision = precision
+        self._graphs = _GRAPHS.setdefault(net, {}) if precision != "fp32" else {}
+
+    def __call__(self, images: torch.Tensor, layers: Sequence[str]) -> "OrderedDict[str, torch.Tensor]":
+        if self.precision == "fp32":
+            return self.net.extract_backbone_features(images, layers=list(layers))
+        missing = [name for name in layers if name not in COMPILED_LAYERS]
+        if missing:
+            raise ValueError(f"precision {self.precision!r} computes {COMPILED_LAYERS} only, not {missing}")
+        graph = self._graph(images.shape[-1])
+        maps = [graph(image[None]) for image in images]
+        stacked = {name: torch.cat([m[index] for m in maps]).float() for index, name in enumerate(COMPILED_LAYERS)}
+        return OrderedDict((name, stacked[name]) for name in layers)
+
+    def _graph(self, side: int) -> Graph:
+        key = (self.precision, side)
+        if key not in self._graphs:
+            self._graphs[key] = self._build(side)
+        return self._graphs[key]
+
+    def _build(self, side: int) -> Graph:
+        from ltr.models.backbone.quantization import ExportableBackbone, quantize_int8
+
+        backbone = self.net.feature_extractor
+        if self.precision == "int8":
+            module = quantize_int8(backbone, self.net.int8_calibration, (1, 3, side, side))
+        else:
+            module = ExportableBackbone(backbone).eval()
+        compiled = torch.compile(module)
+        autocast = self.precision == "bf16"
+
+        def run(image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            # freezing folds the weights into the graph (prepacked int8 / bf16 kernels); compilation happens in
+            # the first call, so the setting applies to it alone
+            with (torch.no_grad(), torch._inductor.config.patch(freezing=True),
+                  torch.autocast("cpu", torch.bfloat16, enabled=autocast)):
+                return compiled(image)
+
+        return run
