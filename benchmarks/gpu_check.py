@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         print("gpu_check: error: CUDA is not available (use --device cpu for a dry run)", file=sys.stderr)
         return 2
     net = load_network(resolve_checkpoint(args.checkpoint), device="cpu")
-    default = get_parameters("default")
+    default = with_overrides(get_parameters("default"), {"precision": "fp32"})  # CUDA runs fp32: compare like with like
     failures = []
 
     cpu_boxes = track_couple(net, default, "cpu")

@@ -41,14 +41,12 @@ ACCURACY_ROWS = (
 ACCURACY_COLUMNS = (("held_out", "auc", "AUC"), ("held_out", "op50", "OP50"), ("held_out", "op75", "OP75"),
                     ("held_out", "precision", "Precision"), ("selection", "domain_mean_auc", "selection AUC"))
 
-#: README row label -> (bench_video variant, the variant with the settings before the speed work, or None)
-SPEED_ROWS = (
-    ("`default` (refinement on)", "default", "default:iou_crop_size=288,num_iter=10"),
-    ("`fast`", "fast", "fast:iou_crop_size=288,iou_window_margin=0.25"),
-    ("`no_refine`", "no_refine", None),
-)
-SPEED_TARGETS = {"default": "≤ 1.6", "fast": "≤ 1.0", "no_refine": ""}
+#: speed-table rows: (parameter set, target of its ratio to a ResNet-18 forward); each row is measured per precision
+SPEED_ROWS = (("default", "≤ 1.0"), ("always_refine", "≤ 1.4"), ("fast", "≤ 1.0"), ("no_refine", ""))
+SPEED_PRECISIONS = ("fp32", "bf16", "int8")
 SPEED_FILES = {"2 threads": "bench_video_cpu_2threads.json", "1 thread": "bench_video_cpu_1thread.json"}
+#: ``benchmarks/bench_engines.py``'s record
+ENGINES_FILE = "bench_engines_cpu.json"
 DEMO_FILE = "demo_cpu.json"
 
 
@@ -83,33 +81,46 @@ def accuracy_table() -> str:
 
 
 def speed_table() -> str:
-    """Frame time and ratio to a ResNet-18 forward per parameter set, with the settings before the speed work."""
+    """Frame time and ratio to a ResNet-18 forward per parameter set and backbone precision."""
     runs = {threads: _load(name)["variants"] for threads, name in SPEED_FILES.items()}
-    lines = [_row(["parameter set", "frame", *(f"÷ ResNet-18, {threads}" for threads in runs), "target"]),
-             _rule(3 + len(runs))]
-    for label, variant, before in SPEED_ROWS:
-        frame_ms = runs["2 threads"][variant]["frame_ms"]
-        ratios = []
-        for variants in runs.values():
-            ratio = f"{variants[variant]['ratio']:.2f}"
-            if before is not None and before in variants:
-                ratio += f" (was {variants[before]['ratio']:.2f})"
-            ratios.append(ratio)
-        lines.append(_row([label, f"{frame_ms:.1f} ms ({1000 / frame_ms:.1f} fps)", *ratios, SPEED_TARGETS[variant]]))
+    lines = [_row(["parameter set", "precision", "frame", *(f"÷ ResNet-18, {threads}" for threads in runs), "target"]),
+             _rule(4 + len(runs))]
+    for param, target in SPEED_ROWS:
+        for precision in SPEED_PRECISIONS:
+            variant = f"{param}:precision={precision}"
+            if variant not in runs["2 threads"]:
+                continue
+            frame_ms = runs["2 threads"][variant]["frame_ms"]
+            ratios = [f"{variants[variant]['ratio']:.2f}" if variant in variants else "" for variants in runs.values()]
+            lines.append(_row([f"`{param}`", precision, f"{frame_ms:.1f} ms ({1000 / frame_ms:.1f} fps)", *ratios,
+                               target]))
+    return "\n".join(lines)
+
+
+def engines_table() -> str:
+    """The backbone pass per engine: time per crop side, cold start, error against eager fp32."""
+    record = _load(ENGINES_FILE)
+    lines = [_row(["engine", "288 px crop", "192 px crop", "cold start", "error vs fp32"]), _rule(5)]
+    for name, result in record["engines"].items():
+        lines.append(_row([name, f"{result['ms_288']:.1f} ms", f"{result['ms_192']:.1f} ms", f"{result['cold_s']:.1f} s",
+                           f"{100 * result['relative_error']:.1f} %"]))
+    lines.append(_row(["ResNet-18 forward, 288 px (reference)", f"{record['resnet18_ms']:.1f} ms", "", "", ""]))
     return "\n".join(lines)
 
 
 def demo_line() -> str:
     """The demo's score and time."""
     demo = _load(DEMO_FILE)
-    return (f"The demo (`atom-ebm demo`, {demo['sequence']}, {demo['frames']} frames, seed {demo['seed']}) scores AUC "
-            f"{demo['auc']:.1f} (OP75 {demo['op75']:.1f}) in {demo['wall_seconds']:.0f} s in all, tracking at "
-            f"{demo['fps']:.1f} FPS.")
+    precision = f", {demo['numeric_precision']}" if demo.get("numeric_precision") else ""
+    return (f"The demo (`atom-ebm demo`, {demo['sequence']}, {demo['frames']} frames, seed {demo['seed']}{precision}) "
+            f"scores AUC {demo['auc']:.1f} (OP75 {demo['op75']:.1f}) in {demo['wall_seconds']:.0f} s in all, tracking "
+            f"at {demo['fps']:.1f} FPS.")
 
 
 #: block name -> (the file holding it, its generator)
 BLOCKS: dict[str, tuple[Path, Callable[[], str]]] = {
-    "accuracy": (README, accuracy_table), "demo": (README, demo_line), "speed": (SPEED_DOC, speed_table)}
+    "accuracy": (README, accuracy_table), "demo": (README, demo_line), "speed": (SPEED_DOC, speed_table),
+    "engines": (SPEED_DOC, engines_table)}
 
 
 def _block_pattern(name: str) -> re.Pattern[str]:

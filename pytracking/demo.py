@@ -1,12 +1,14 @@
 """The two-command demo: track the bundled sequence with the default model and write what a person looks at.
 
-``atom-ebm demo [--output DIR] [--device D] [--checkpoint F] [--param P] [--seed 0] [--debug]`` writes to DIR
+``atom-ebm demo [--output DIR] [--device D] [--checkpoint F] [--param P] [--precision P] [--seed 0] [--debug]``
+writes to DIR
 (default ``./demo_output``):
 
 * ``boxes.txt``        predicted ``x,y,w,h`` per frame, 0-based pixels like every box file the tools write
 * ``groundtruth.txt``  the bundled ground truth, same format (converted from OTB's 1-based file)
 * ``demo.mp4``         annotated video: prediction (green), ground truth (red), confidence, FPS
-* ``metrics.json``     auc, op50, op75, precision (percent, pytracking protocol) and fps
+* ``metrics.json``     auc, op50, op75, precision (percent, pytracking protocol), fps and the networks'
+                       ``numeric_precision`` (fp32 / bf16 / int8)
 
 Works headless and without a GPU. The same ``--seed`` gives the same boxes.
 """
@@ -31,7 +33,11 @@ from ltr.utils.files import atomic_write_text
 from ltr.utils.image_io import read_image
 from pytracking.analysis.metrics import sequence_metrics
 from pytracking.evaluation.runner import run_sequence, seed_sequence
-from pytracking.utils.cli_checks import check_output_folder, parse_device
+from pytracking.utils.cli_checks import (
+    add_precision_argument,
+    check_output_folder,
+    parse_device,
+)
 from pytracking.utils.drawing import annotate, draw_box
 from pytracking.utils.video_io import VideoWriter
 from trackers.registry import build_tracker
@@ -79,21 +85,22 @@ def write_annotated_video(path: Path, sequence: Sequence, boxes: np.ndarray, gro
 
 
 def run_demo(output: Path, *, device: str | None = None, checkpoint: str | None = None, param: str = "default",
-             seed: int = 0) -> dict:
+             seed: int = 0, precision: str | None = None) -> dict:
     """Track the demo sequence, write the four output files, return the metrics dict.
 
     Bad arguments raise ``ValueError`` / ``FileNotFoundError`` (building the tracker); what fails after that is a
     ``RuntimeFailure``.
     """
     sequence = demo_sequence()
-    tracker = build_tracker("atom_ebm", param=param, checkpoint=checkpoint, device=device)
+    tracker = build_tracker("atom_ebm", param=param, checkpoint=checkpoint, device=device, precision=precision)
     with working():
         seed_sequence(sequence.name, seed)  # the tracker draws random boxes: same seed as the benchmark runner
         boxes, times, scores = run_sequence(tracker, sequence, progress=True)
         metrics = sequence_metrics(boxes, sequence.ground_truth, dataset="otb")
         summary = {key: round(metrics[key], 2) for key in ("auc", "op50", "op75", "precision")}
         summary["fps"] = round(float((len(times) - 1) / max(times[1:].sum(), 1e-9)), 2)
-        summary.update(sequence=sequence.name, frames=len(sequence), param=param, seed=seed)
+        summary.update(sequence=sequence.name, frames=len(sequence), param=param, seed=seed,
+                       numeric_precision=getattr(tracker, "precision", None))
         boxes, ground_truth = zero_based(boxes, sequence), zero_based(sequence.ground_truth, sequence)
         output.mkdir(parents=True, exist_ok=True)
         save_boxes(output / "boxes.txt", boxes)
@@ -113,6 +120,7 @@ def build_parser(prog: str = PROG) -> ArgumentParser:
     parser.add_argument("--device", type=parse_device, default=None, help="cpu, cuda, cuda:N (default: cuda when available)")
     parser.add_argument("--checkpoint", default=None, help="network checkpoint (default: $ATOM_EBM_CHECKPOINT or the bundled model)")
     parser.add_argument("--param", default="default", help="tracker parameter set (default: default)")
+    add_precision_argument(parser)
     parser.add_argument("--seed", type=int, default=0, help="base seed, as in atom-ebm run (default 0)")
     return parser
 
@@ -120,7 +128,8 @@ def build_parser(prog: str = PROG) -> ArgumentParser:
 def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     check_output_folder("--output", args.output)
-    summary = run_demo(args.output, device=args.device, checkpoint=args.checkpoint, param=args.param, seed=args.seed)
+    summary = run_demo(args.output, device=args.device, checkpoint=args.checkpoint, param=args.param, seed=args.seed,
+                       precision=args.precision)
     print(f"sequence {summary['sequence']} ({summary['frames']} frames): AUC {summary['auc']:.1f}  "
           f"OP50 {summary['op50']:.1f}  OP75 {summary['op75']:.1f}  precision {summary['precision']:.1f}  "
           f"{summary['fps']:.1f} FPS")

@@ -26,7 +26,11 @@ import numpy as np
 
 from ltr.utils.box_io import save_boxes
 from ltr.utils.cli_errors import INTERRUPTED, OK, ArgumentParser, run_command, working
-from pytracking.utils.cli_checks import check_output_file, parse_device
+from pytracking.utils.cli_checks import (
+    add_precision_argument,
+    check_output_file,
+    parse_device,
+)
 from pytracking.utils.video_io import (
     DEFAULT_FPS,
     GUI_HELP,
@@ -99,6 +103,7 @@ def build_parser(prog: str = PROG) -> ArgumentParser:
     parser.add_argument("--checkpoint",
                         help="network checkpoint (default: $ATOM_EBM_CHECKPOINT, then the bundled model)")
     parser.add_argument("--device", type=parse_device, help="cpu, cuda, cuda:N (default: cuda when available)")
+    add_precision_argument(parser)
     return parser
 
 
@@ -110,7 +115,7 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise ValueError("--no-display needs --init-box X Y W H (there is no window to draw the box in)")
     check_output_file("--save-video", args.save_video)
     check_output_file("--save-boxes", args.save_boxes)
-    check_tracker_arguments(args.tracker, args.param, args.checkpoint)
+    check_tracker_arguments(args.tracker, args.param, args.checkpoint, precision=args.precision)
 
 
 def use_window(args: argparse.Namespace) -> bool:
@@ -140,7 +145,8 @@ def prepare(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> tuple[We
     recorder = StreamRecorder(args.save_video, args.save_boxes, source.fps or DEFAULT_FPS,
                               (first.shape[1], first.shape[0]))
     cleanup.callback(recorder.close)
-    tracker = build_tracker(args.tracker, param=args.param, checkpoint=args.checkpoint, device=args.device)
+    tracker = build_tracker(args.tracker, param=args.param, checkpoint=args.checkpoint, device=args.device,
+                            precision=args.precision)
     display = OpenCVDisplay() if window else NoDisplay()
     cleanup.callback(display.close)
     play_at_file_speed = window and args.source is not None and source.fps is not None

@@ -30,7 +30,11 @@ import numpy as np
 from ltr.utils.cli_errors import ArgumentParser, one_line, run_command
 from ltr.utils.files import atomic_write_text
 from ltr.utils.image_io import read_image
-from pytracking.utils.cli_checks import check_output_folder, parse_device
+from pytracking.utils.cli_checks import (
+    add_precision_argument,
+    check_output_folder,
+    parse_device,
+)
 from trackers.base import Tracker
 from trackers.registry import build_tracker, check_tracker_arguments
 
@@ -120,6 +124,8 @@ def tracker_arguments(args: argparse.Namespace) -> list[str]:
         argv += ["--device", args.device]
     if args.model_dir is not None:
         argv += ["--model-dir", str(Path(args.model_dir).resolve())]
+    if args.precision is not None:
+        argv += ["--precision", args.precision]
     return argv
 
 
@@ -171,6 +177,7 @@ def build_parser(prog: str = PROG) -> ArgumentParser:
     parser.add_argument("--param", default="default", help="parameter set (default: default)")
     parser.add_argument("--checkpoint", help="network checkpoint (default: $ATOM_EBM_CHECKPOINT, then the bundled model)")
     parser.add_argument("--device", type=parse_device, help="cpu, cuda, cuda:N (default: cuda when available)")
+    add_precision_argument(parser)
     parser.add_argument("--model-dir", metavar="DIR", help="model folder of trackers that load one (opencv nanotrack)")
     parser.add_argument("--seed", type=int, default=0, help="seed of Python's, NumPy's and torch's generators, "
                                                             "set at every initialisation (default: 0)")
@@ -183,7 +190,8 @@ def build_parser(prog: str = PROG) -> ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    check_tracker_arguments(args.tracker, args.param, args.checkpoint, model_dir=args.model_dir)
+    check_tracker_arguments(args.tracker, args.param, args.checkpoint, model_dir=args.model_dir,
+                            precision=args.precision)
     if args.write_ini is not None:
         if args.timeout < 1:
             raise ValueError(f"--timeout {args.timeout}: must be at least 1 second")
@@ -195,7 +203,8 @@ def _run(args: argparse.Namespace) -> int:
         import trax
     except ImportError as error:
         raise RuntimeError(INSTALL_HINT) from error
-    tracker = build_tracker(args.tracker, args.param, args.checkpoint, args.device, model_dir=args.model_dir)
+    tracker = build_tracker(args.tracker, args.param, args.checkpoint, args.device, model_dir=args.model_dir,
+                            precision=args.precision)
     server = trax.Server([trax.Region.RECTANGLE, trax.Region.POLYGON], [trax.Image.PATH],
                          tracker_name=args.tracker, tracker_description=f"{args.tracker} ({args.param})")
     try:

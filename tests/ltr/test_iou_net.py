@@ -1,6 +1,7 @@
 """AtomIoUNet / ATOMnet: state-dict layout vs the reference key list, data flow vs a hand-wired forward."""
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -209,3 +210,32 @@ def test_iou_predictor_box_gradient_matches_finite_differences_and_autograd(net:
     (expected,) = torch.autograd.grad(head.predict_iou(modulation, iou_feats, proposals).sum(), proposals)
     torch.testing.assert_close(grad, expected, rtol=1e-9, atol=1e-9 * expected.abs().max().item())
     assert expected.abs().amax(dim=(0, 1)).min() > 0  # every coordinate's gradient was exercised
+
+
+def test_bfloat16_fully_connected_layers_stay_close_to_float(net: ATOMnet) -> None:
+    """``fc_dtype=torch.bfloat16`` (S1 with a reduced-precision backbone): scores and box gradients against the
+    float64 path, on random features and boxes inside and across the border."""
+    torch.manual_seed(6)
+    head = copy.deepcopy(net.bb_regressor).float().eval()
+    ref = [torch.rand(1, 128, 24, 24), torch.rand(1, 256, 12, 12)]
+    test = [torch.rand(1, 128, 24, 24), torch.rand(1, 256, 12, 12)]
+    ref_box = torch.tensor([[70.0, 66.0, 52.0, 60.0]])
+    proposals = torch.tensor([[[71.3, 64.9, 50.2, 63.7], [-9.1, 20.3, 41.7, 33.9], [60.2, 50.6, 70.1, 80.3],
+                               [80.4, 75.3, 35.1, 40.9]]], requires_grad=True)
+    with torch.no_grad():
+        modulation = head.get_modulation(ref, ref_box)
+        iou_feats = head.get_iou_feat(test)
+    results = {}
+    for dtype in (None, torch.bfloat16):
+        frame = IoUPredictor(head, modulation, fc_dtype=dtype).prepare(iou_feats)
+        scores = score_proposals(proposals, frame)
+        (grad,) = torch.autograd.grad(scores.sum(), proposals)
+        assert scores.dtype == grad.dtype == torch.float32
+        results[dtype] = scores.detach(), grad
+    (float_scores, float_grad), (bf16_scores, bf16_grad) = results[None], results[torch.bfloat16]
+    spread = float_scores.max() - float_scores.min()
+    # bfloat16 keeps 8 bits: differences of a few thousandths of the scores' range; a wrong weight layout or a
+    # missing cast gives errors of the order of the range
+    assert (bf16_scores - float_scores).abs().max() < 0.02 * spread
+    cosine = torch.nn.functional.cosine_similarity(bf16_grad.flatten(), float_grad.flatten(), dim=0)
+    assert cosine > 0.99, cosine

@@ -5,11 +5,15 @@
 * ``"int8"``: static int8 from the model file's calibration (``atom-ebm calibrate``), compiled by inductor with
   frozen weights (VNNI kernels on x86).
 
-Compiled precisions build one graph per crop side on first use and run batches image by image (one compiled shape
-a side: the first frame's augmented batch costs no extra compilation). The graphs belong to the network: trackers
-built on the same network object in one process share them. Inductor keeps the compiled kernels in its
-on-disk cache (``$TORCHINDUCTOR_CACHE_DIR``), keyed by the graph, its frozen weights and the torch version, so a
-second process with the same model skips most of the compilation (``benchmarks/bench_engines.py`` measures both).
+With a reduced precision the IoU-Net head also runs its test-feature convolutions and S1's fully connected layers
+in bfloat16 (``trackers.atom_ebm.iou_refinement``).
+
+Compiled precisions build one graph per square crop side on first use and run batches image by image (one compiled
+shape a side: the first frame's augmented batch costs no extra compilation). The graphs freeze the weights and
+belong to the network object: trackers built on it in one process share them (load a network anew after changing
+its weights). Inductor keeps the compiled kernels in its on-disk cache (``$TORCHINDUCTOR_CACHE_DIR``), keyed by the
+graph, its frozen weights and the torch version, so a second process with the same model compiles much faster
+(docs/speed.md: the demo's start-up with an empty and with a warm cache).
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from typing import Callable, Sequence
 
 import torch
 
+from ltr.utils.quiet_logs import quiet_loggers
 from trackers.atom_ebm.params import PRECISIONS
 
 logger = logging.getLogger(__name__)
@@ -36,17 +41,19 @@ class BackboneEngine:
     """Normalised images [B, 3, H, W] -> OrderedDict layer -> float32 feature map, like the network's
     ``extract_backbone_features``, at ``precision``.
 
-    A model file without an int8 calibration falls back to fp32 with a one-line warning.
+    On other devices than the CPU the precision is fp32 (CUDA keeps its own path); a model file without an int8
+    calibration falls back to fp32 with a one-line warning.
 
     Raises:
-        ValueError: an unknown precision, or a compiled precision on a non-CPU device.
+        ValueError: an unknown precision.
     """
 
     def __init__(self, net, precision: str, device: torch.device):
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         if precision != "fp32" and device.type != "cpu":
-            raise ValueError(f"precision {precision!r} is for the CPU; on {device.type} use 'fp32'")
+            logger.info("precision %s is for the CPU: the backbone runs fp32 on %s", precision, device.type)
+            precision = "fp32"
         if precision == "int8" and getattr(net, "int8_calibration", None) is None:
             logger.warning("the model has no int8 calibration (atom-ebm calibrate MODEL OUT): running fp32")
             precision = "fp32"
@@ -60,6 +67,8 @@ class BackboneEngine:
         missing = [name for name in layers if name not in COMPILED_LAYERS]
         if missing:
             raise ValueError(f"precision {self.precision!r} computes {COMPILED_LAYERS} only, not {missing}")
+        if images.shape[-2] != images.shape[-1]:
+            raise ValueError(f"precision {self.precision!r} takes square crops, got {tuple(images.shape[-2:])}")
         graph = self._graph(images.shape[-1])
         maps = [graph(image[None]) for image in images]
         stacked = {name: torch.cat([m[index] for m in maps]).float() for index, name in enumerate(COMPILED_LAYERS)}
@@ -86,7 +95,8 @@ class BackboneEngine:
             # freezing folds the weights into the graph (prepacked int8 / bf16 kernels); compilation happens in
             # the first call, so the setting applies to it alone
             with (torch.no_grad(), torch._inductor.config.patch(freezing=True),
-                  torch.autocast("cpu", torch.bfloat16, enabled=autocast)):
+                  torch.autocast("cpu", torch.bfloat16, enabled=autocast),
+                  quiet_loggers("torch.utils.cpp_extension")):  # "No CUDA runtime is found" on CPU-only machines
                 return compiled(image)
 
         return run

@@ -54,6 +54,9 @@ class IoURefinement:
                  backbone: BackboneEngine | None = None):
         self.net = net
         self.backbone = backbone or BackboneEngine(net, params.precision, device)
+        #: with a reduced-precision backbone, the IoU-Net's test-feature convolutions and S1's fully connected layers
+        #: run in bfloat16 too (the fully connected layers read half the weight bytes per evaluation)
+        self.bfloat16_head = self.backbone.precision != "fp32"
         self.params = params
         self.device = device
         self.generator = generator
@@ -90,7 +93,8 @@ class IoURefinement:
         w, h = box[2] / region.scale, box[3] / region.scale
         box_in_crop = torch.tensor([[side / 2 - w / 2, side / 2 - h / 2, w, h]], dtype=torch.float32, device=self.device)
         modulation = self.net.bb_regressor.get_modulation([maps[name][:1] for name in self.layers], box_in_crop)
-        self.predictor = IoUPredictor(self.net.bb_regressor, modulation)
+        fc_dtype = torch.bfloat16 if self.bfloat16_head else None
+        self.predictor = IoUPredictor(self.net.bb_regressor, modulation, fc_dtype)
         if not p.refinement_check_boxes:
             return None
         views = []
@@ -173,7 +177,8 @@ class IoURefinement:
             feats = [maps[name] for name in self.layers]
             if window is not None:
                 feats = window.crop_inputs(feats)
-            iou_feats = self.net.bb_regressor.get_iou_feat(feats)
+            with torch.autocast("cpu", torch.bfloat16, enabled=self.bfloat16_head):
+                iou_feats = [feat.float() for feat in self.net.bb_regressor.get_iou_feat(feats)]
             offset = torch.zeros(4, device=self.device)
             if window is not None:
                 iou_feats = window.crop_outputs(iou_feats)

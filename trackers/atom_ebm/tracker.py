@@ -71,10 +71,10 @@ class AtomEbmTracker(Tracker):
         # one random stream for the tracker and its refinement (a given refinement brings its generator)
         self.generator = refinement.generator if refinement is not None else torch.Generator(device=self.device)
         spec = getattr(net, "input_spec", REFERENCE_INPUT_SPEC)
-        backbone = BackboneEngine(net, params.precision, self.device)
-        self.features = ClassifierFeatures(backbone, params, ImageNormalizer(spec, self.device))
+        self.backbone = BackboneEngine(net, params.precision, self.device)
+        self.features = ClassifierFeatures(self.backbone, params, ImageNormalizer(spec, self.device))
         if refinement is None and params.refinement != "none":
-            refinement = IoURefinement(net, params, self.device, self.generator, backbone)
+            refinement = IoURefinement(net, params, self.device, self.generator, self.backbone)
         self.refinement = refinement
         self.classifier: OnlineClassifier | None = None
         self.refining = refinement is not None  # per sequence: switched off by a failed first-frame self-check
@@ -82,6 +82,12 @@ class AtomEbmTracker(Tracker):
         #: report per-stage seconds in ``TrackerOutput.timings`` on CUDA too (synchronises after every stage,
         #: ``StageTimer``); on the CPU they are always reported, at no cost
         self.time_stages = False
+
+    @property
+    def precision(self) -> str:
+        """The networks' precision in use: ``params.precision``, or fp32 where that does not apply (CUDA, a model
+        without int8 calibration)."""
+        return self.backbone.precision
 
     # ------------------------------------------------------------------ Tracker API
     @torch.no_grad()

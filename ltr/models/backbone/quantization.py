@@ -2,11 +2,12 @@
 
 Static int8 through torchao's ``X86InductorQuantizer`` (VNNI kernels once compiled by inductor): the backbone is
 exported, observers are inserted (``prepare_pt2e``), fed real images (calibration), and the graph is converted to
-quantize/dequantize pairs around int8 convolutions (``convert_pt2e``). Calibration is a state dict of tensors: the
-observers' histograms and ranges, saved with the model (``ltr.admin.calibrate``), so tracking never calibrates on the
-video it tracks and a second process skips it.
+quantize/dequantize pairs around int8 convolutions (``convert_pt2e``). The calibration is a state dict of tensors:
+the activation observers' histograms and ranges (weight observers are recomputed from the weights), saved with the
+model (``ltr.admin.calibrate``), so tracking never calibrates on the video it tracks.
 
-The graph always returns ``(layer2, layer3)`` for any batch size and any crop side that is a multiple of 16.
+Calibration runs one graph for any batch size and crop side (a multiple of 16); the int8 graph is exported per input
+shape (inductor's frozen int8 kernels need static shapes). Both return ``(layer2, layer3)``.
 """
 from __future__ import annotations
 
@@ -17,15 +18,24 @@ import torch
 from torch import nn
 
 from ltr.models.backbone.resnet import ResNetBackbone
+from ltr.utils.quiet_logs import quiet_loggers
 
 #: layers the int8 graph returns, in this order
 INT8_LAYERS = ("layer2", "layer3")
 
 
 def _torchao():
+    # torchao 0.18 registers an Enum with torch's pytree at import, which torch 2.14 answers with a deprecation
+    # warning on every import
     try:
-        from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
-        from torchao.quantization.pt2e.quantizer import x86_inductor_quantizer as x86
+        with quiet_loggers("torch.utils._pytree"):
+            from torchao.quantization.pt2e.quantize_pt2e import (
+                convert_pt2e,
+                prepare_pt2e,
+            )
+            from torchao.quantization.pt2e.quantizer import (
+                x86_inductor_quantizer as x86,
+            )
     except ImportError as error:
         raise RuntimeError(f"int8 inference needs torchao (pip install torchao): {error}") from None
     return prepare_pt2e, convert_pt2e, x86
@@ -33,6 +43,7 @@ def _torchao():
 
 def engine_versions() -> dict[str, str]:
     """The library versions an int8 graph (and its calibration's observer names) depend on."""
+    _torchao()
     import torchao
 
     return {"torch": torch.__version__.split("+")[0], "torchao": torchao.__version__}
@@ -103,7 +114,8 @@ def calibrate_int8(backbone: ResNetBackbone, images: Iterable[torch.Tensor]) -> 
 def quantize_int8(backbone: ResNetBackbone, calibration: dict[str, torch.Tensor],
                   shape: tuple[int, int, int, int]) -> torch.fx.GraphModule:
     """The int8 graph of ``backbone`` for inputs of ``shape`` [B, 3, H, W] from a calibration of ``calibrate_int8``
-    (uncompiled; ``torch.compile(graph, options={"freezing": True})`` runs it on int8 kernels).
+    (uncompiled: ``torch.compile(graph)``, first called under ``torch._inductor.config.patch(freezing=True)``, runs
+    it on int8 kernels; see ``trackers.atom_ebm.backbone_engine``).
 
     Raises:
         ValueError: the calibration does not fit this backbone's graph (another model or library version).

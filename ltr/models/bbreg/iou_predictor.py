@@ -44,9 +44,12 @@ class IoUPredictor:
     Args:
         head: an ``AtomIoUNet`` in eval mode.
         modulation: output of :meth:`AtomIoUNet.get_modulation` (two [B, 256, 1, 1] tensors).
+        fc_dtype: dtype of the two large fully connected layers' weights and products (their inputs are cast to it,
+            their outputs back to float32): ``torch.bfloat16`` reads half the bytes (on the CPU these small-batch
+            products are bound by reading the 13 MB of float32 weights), None keeps the network's dtype.
     """
 
-    def __init__(self, head: AtomIoUNet, modulation: list[torch.Tensor]):
+    def __init__(self, head: AtomIoUNet, modulation: list[torch.Tensor], fc_dtype: torch.dtype | None = None):
         if head.training:
             raise ValueError("IoUPredictor folds BatchNorm statistics: call head.eval() first")
         if len(modulation) != 2 or any(m[0].numel() != c for m, c in zip(modulation, head.pred_input_dim)):
@@ -54,8 +57,10 @@ class IoUPredictor:
         self.head = head
         with torch.no_grad():
             self.modulation = [m.detach().reshape(m.shape[0], -1, 1, 1) for m in modulation]
-            self.fc3 = _fold_linear_block(head.fc3_rt, head.pred_input_dim[0], POOL3_SIZE)
-            self.fc4 = _fold_linear_block(head.fc4_rt, head.pred_input_dim[1], POOL4_SIZE)
+            self.fc3, self.fc4 = (tuple(t.to(fc_dtype) if fc_dtype is not None else t
+                                        for t in _fold_linear_block(block, channels, size))
+                                  for block, channels, size in ((head.fc3_rt, head.pred_input_dim[0], POOL3_SIZE),
+                                                                (head.fc4_rt, head.pred_input_dim[1], POOL4_SIZE)))
         self.predictor_weight = head.iou_predictor.weight.detach()
         self.predictor_bias = head.iou_predictor.bias.detach()
 
@@ -117,8 +122,8 @@ class _ProposalScores(torch.autograd.Function):
         levels = [(frame.layout3, frame.width3, POOL3_SIZE[0], POOL3_SCALE),
                   (frame.layout4, frame.width4, POOL4_SIZE[0], POOL4_SCALE)]
         (roi3, roi4), tape = pool_levels(levels, proposals.to(frame.layout3.dtype), frame.bins)
-        hidden3 = torch.relu(F.linear(roi3.reshape(batch * num, -1), frame.fc3_weight, frame.fc3_bias))
-        hidden4 = torch.relu(F.linear(roi4.reshape(batch * num, -1), frame.fc4_weight, frame.fc4_bias))
+        hidden3 = torch.relu(_linear(roi3.reshape(batch * num, -1), frame.fc3_weight, frame.fc3_bias))
+        hidden4 = torch.relu(_linear(roi4.reshape(batch * num, -1), frame.fc4_weight, frame.fc4_bias))
         scores = F.linear(torch.cat((hidden3, hidden4), dim=1), frame.predictor_weight, frame.predictor_bias)
         ctx.frame, ctx.tape, ctx.pooled_shapes, ctx.input_dtype = frame, tape, (roi3.shape, roi4.shape), proposals.dtype
         ctx.save_for_backward(hidden3, hidden4)
@@ -130,10 +135,15 @@ class _ProposalScores(torch.autograd.Function):
         hidden3, hidden4 = ctx.saved_tensors
         grad_hidden = grad_scores.reshape(-1, 1) * frame.predictor_weight  # [B * P, 2 * 256]
         grad_hidden3, grad_hidden4 = grad_hidden.split((hidden3.shape[1], hidden4.shape[1]), dim=1)
-        grad_roi3 = (grad_hidden3 * (hidden3 > 0)) @ frame.fc3_weight
-        grad_roi4 = (grad_hidden4 * (hidden4 > 0)) @ frame.fc4_weight
+        grad_roi3 = ((grad_hidden3 * (hidden3 > 0)).to(frame.fc3_weight.dtype) @ frame.fc3_weight).to(hidden3.dtype)
+        grad_roi4 = ((grad_hidden4 * (hidden4 > 0)).to(frame.fc4_weight.dtype) @ frame.fc4_weight).to(hidden4.dtype)
         grad_proposals = pool_levels_box_grad(ctx.tape, [grad_roi3.view(shape3), grad_roi4.view(shape4)])
         return (grad_proposals.to(ctx.input_dtype), *([None] * len(PreparedFrame._fields)))
+
+
+def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """``F.linear`` in the weight's dtype, the result in ``x``'s."""
+    return F.linear(x.to(weight.dtype), weight, bias).to(x.dtype)
 
 
 def _fold_linear_block(block: LinearBlock, channels: int, output_size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
