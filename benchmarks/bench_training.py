@@ -12,7 +12,8 @@ file when present, frozen; EBM NLL on 128 GMM proposals per pair; Adam) on its r
 
 Each loop runs in every ``--precision`` (``fp32``; ``bf16``: bfloat16 autocast, as ``atom-ebm train --cpu-bf16`` on
 the CPU, float16 autocast on CUDA as ``--amp``). Samples/s exclude one warm-up iteration. The last line is
-``samples/s uncached X cached Y`` for the first precision given (default fp32, the training default).
+``samples/s uncached X cached Y`` for the first precision given (default: the training default first, bf16 where
+the CPU has bfloat16 units, ``ltr.utils.cpu.has_bfloat16_units``).
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ from ltr.train_settings.bbreg_recipe import (
 )
 from ltr.train_settings.options import TrainingOptions
 from ltr.trainers.trainer import move_batch
+from ltr.utils.cpu import has_bfloat16_units
 
 
 def timed_training(loader, actor, optimizer, device: torch.device, iterations: int, precision: str) -> float:
@@ -69,7 +71,8 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=4, help="timed steps per loop")
     parser.add_argument("--workers", type=int, default=1, help="data-loading processes")
     parser.add_argument("--objective", choices=("ebm", "iou"), default="ebm")
-    parser.add_argument("--precision", nargs="+", choices=("fp32", "bf16"), default=["fp32", "bf16"])
+    parser.add_argument("--precision", nargs="+", choices=("fp32", "bf16"),
+                        default=["bf16", "fp32"] if has_bfloat16_units() else ["fp32", "bf16"])
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     device = torch.device(args.device)

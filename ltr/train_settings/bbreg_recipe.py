@@ -49,7 +49,7 @@ from ltr.trainers.distributed import (
 )
 from ltr.trainers.rng import seed_everything, set_deterministic
 from ltr.trainers.trainer import Trainer, TrainerConfig
-from ltr.utils.cpu import available_cores
+from ltr.utils.cpu import available_cores, has_bfloat16_units
 
 logger = logging.getLogger(__name__)
 
@@ -259,7 +259,7 @@ def _run(options: TrainingOptions, recipe: BBRegRecipe, context: DistributedCont
 
     config = TrainerConfig(
         epochs=epochs, checkpoint_dir=checkpoints, log_dir=log_dir(options.workspace, options.module, options.name),
-        amp=options.amp, cpu_bf16=options.cpu_bf16, grad_clip_norm=options.grad_clip_norm, channels_last=channels_last,
+        amp=options.amp, cpu_bf16=has_bfloat16_units() if options.cpu_bf16 is None else options.cpu_bf16, grad_clip_norm=options.grad_clip_norm, channels_last=channels_last,
         val_interval=recipe.val_interval, keep_checkpoints=options.keep_checkpoints, show_progress=options.progress,
         metadata={"settings": options.settings_name, "options": options.to_json(), "recipe": recipe.to_json(),
                   "net_constructor": constructor, "objective": recipe.objective, "world_size": context.world_size},
@@ -267,9 +267,10 @@ def _run(options: TrainingOptions, recipe: BBRegRecipe, context: DistributedCont
     trainer = Trainer(actor, loader, optimizer, scheduler, config, context, val_loader=val_loader)
     if options.resume and not trainer.resume_latest():
         logger.warning("--resume: no checkpoint in %s yet; starting at epoch 1", checkpoints)
-    logger.info("training %s: objective %s, epochs %d, %d samples/epoch, batch %d x %d processes, device %s, "
+    logger.info("training %s: objective %s, epochs %d, %d samples/epoch, batch %d x %d processes, device %s%s, "
                 "backbone %s", options.settings_name, recipe.objective, epochs, samples_per_epoch, batch_size,
-                context.world_size, context.device, "trained" if options.train_backbone else "frozen (eval-mode BN)")
+                context.world_size, context.device, " (bfloat16 autocast)" if trainer.amp_enabled and
+                context.device.type == "cpu" else "", "trained" if options.train_backbone else "frozen (eval-mode BN)")
     return trainer.train()
 
 

@@ -127,6 +127,40 @@ def _save_initial(path: Path, seed: int) -> dict:
     return initial
 
 
+@pytest.mark.parametrize("flag, expected", [([], None), (["--cpu-bf16"], True), (["--no-cpu-bf16"], False)])
+def test_cpu_bf16_defaults_to_the_hardware_and_obeys_the_flags(flag, expected, monkeypatch, tmp_path):
+    """No flag: bfloat16 where the CPU has bfloat16 units (decided when the trainer is configured); the flags force it."""
+    from ltr.run_training import build_parser, options_from_args
+    from ltr.train_settings import bbreg_recipe
+
+    options = options_from_args(build_parser().parse_args(["bbreg", "atom_ebm_synthetic", *flag]))
+    assert options.cpu_bf16 is expected
+    seen = []
+    monkeypatch.setattr(bbreg_recipe, "Trainer", lambda *args, **kwargs: seen.append(args[4].cpu_bf16) or _Stop())
+    for units in (False, True):
+        monkeypatch.setattr(bbreg_recipe, "has_bfloat16_units", lambda units=units: units)
+        with pytest.raises(_Stopped):
+            bbreg_recipe.run_bbreg(replace(options, device="cpu", samples_per_epoch=2, batch_size=2, workers=0,
+                                           progress=False, workspace=tmp_path / str(units)), _small_recipe())
+    assert seen == ([False, True] if expected is None else [expected, expected])
+
+
+class _Stopped(Exception):
+    pass
+
+
+class _Stop:
+    """A stand-in trainer: the test only needs its configuration."""
+
+    amp_enabled = False
+
+    def resume_latest(self):
+        raise _Stopped
+
+    def train(self):
+        raise _Stopped
+
+
 def test_resume_is_exact_and_checkpoints_load(tmp_path):
     """2 epochs straight == 1 epoch + --resume 1 epoch (deterministic mode), through run_bbreg."""
     from ltr.admin.loading import load_network
