@@ -6,6 +6,7 @@ set -euo pipefail
 
 TORCH_VERSION=2.14.1
 TORCHVISION_VERSION=0.29.1
+TORCHAO_VERSION=0.18.0  # must match pyproject.toml (int8 inference)
 VOT_TOOLKIT_VERSION=0.9.0
 cd "$(dirname "$0")"
 
@@ -37,7 +38,7 @@ fi
 # Fast path: everything already importable at the pinned versions and the project installed.
 if "$PY" - <<PYEOF 2>/dev/null
 import importlib.metadata as md, sys
-want = {"torch": "$TORCH_VERSION", "torchvision": "$TORCHVISION_VERSION"}
+want = {"torch": "$TORCH_VERSION", "torchvision": "$TORCHVISION_VERSION", "torchao": "$TORCHAO_VERSION"}
 for name, version in want.items():
     if not md.version(name).startswith(version):
         sys.exit(1)

@@ -3,6 +3,7 @@ failures recorded without stopping the other rank; and the longest-first split o
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import os
 import random
@@ -97,7 +98,8 @@ def reference(dataset, tmp_path_factory) -> Path:
     info = json.loads((out / "run_info.json").read_text())
     assert info["command"] == "python -m pytracking.run_tracker " + shlex.join(args)
     assert info["world_size"] == 1 and info["threads"] == 1 and info["device"] == "cpu"
-    assert info["versions"] == {"torch": torch.__version__, "opencv": cv2.__version__}
+    assert info["versions"] == {"torch": torch.__version__, "torchao": importlib.metadata.version("torchao"),
+                                "opencv": cv2.__version__}
     return out
 
 

@@ -90,3 +90,32 @@ def test_int8_tracks_the_demo_sequence(net):
     overlap = box_iou(np.array(boxes), truth[1:40])
     # a tracker that keeps the first box scores a mean IoU of 0.12 here (0.03 of the frames above 0.5)
     assert overlap.mean() > 0.6 and (overlap > 0.5).mean() > 0.85, overlap.round(2)
+
+
+def test_missing_torchao_or_compiler_falls_back_to_fp32_with_a_warning(net, caplog, monkeypatch):
+    import trackers.atom_ebm.backbone_engine as engine_module
+
+    monkeypatch.setattr(engine_module, "_have_cpp_compiler", lambda: False)
+    with caplog.at_level(logging.WARNING):
+        assert BackboneEngine(net, "bf16", CPU).precision == "fp32"
+    assert "needs a C++ compiler" in caplog.text
+    monkeypatch.setattr(engine_module.importlib.util, "find_spec", lambda name: None)
+    with caplog.at_level(logging.WARNING):
+        assert BackboneEngine(net, "int8", CPU).precision == "fp32"
+    assert "int8 needs torchao" in caplog.text
+
+
+def test_bfloat16_test_branch_matches_the_float_head(net):
+    """With a reduced precision the IoU-Net's test-feature convolutions run on a bfloat16 copy of the head: close to
+    the float head (bfloat16 keeps 8 bits: well under 2 % of the norm), and the network itself stays float32."""
+    from trackers.atom_ebm.iou_refinement import IoURefinement
+
+    refinement = IoURefinement(net, get_parameters("default"), CPU, torch.Generator())
+    assert refinement.bfloat16_head and next(net.bb_regressor.parameters()).dtype == torch.float32
+    torch.manual_seed(0)
+    feats = [torch.rand(1, 128, 24, 24), torch.rand(1, 256, 12, 12)]
+    with torch.no_grad():
+        want = net.bb_regressor.get_iou_feat(feats)
+        got = refinement.iou_features(feats)
+    for g, w in zip(got, want):
+        assert g.dtype == torch.float32 and float((g - w).norm() / w.norm()) < 0.02

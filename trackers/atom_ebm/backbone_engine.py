@@ -17,6 +17,7 @@ graph, its frozen weights and the torch version, so a second process with the sa
 """
 from __future__ import annotations
 
+import importlib.util
 import logging
 import weakref
 from collections import OrderedDict
@@ -41,8 +42,9 @@ class BackboneEngine:
     """Normalised images [B, 3, H, W] -> OrderedDict layer -> float32 feature map, like the network's
     ``extract_backbone_features``, at ``precision``.
 
-    On other devices than the CPU the precision is fp32 (CUDA keeps its own path); a model file without an int8
-    calibration falls back to fp32 with a one-line warning.
+    On other devices than the CPU the precision is fp32 (CUDA keeps its own path); int8 without a calibration in the
+    model file or without torchao, and a compiled precision without a C++ compiler, fall back to fp32 with a
+    one-line warning.
 
     Raises:
         ValueError: an unknown precision.
@@ -56,6 +58,13 @@ class BackboneEngine:
             precision = "fp32"
         if precision == "int8" and getattr(net, "int8_calibration", None) is None:
             logger.warning("the model has no int8 calibration (atom-ebm calibrate MODEL OUT): running fp32")
+            precision = "fp32"
+        if precision == "int8" and importlib.util.find_spec("torchao") is None:
+            logger.warning("int8 needs torchao (pip install torchao, or ./install.sh): running fp32")
+            precision = "fp32"
+        if precision != "fp32" and not _have_cpp_compiler():
+            logger.warning("precision %s compiles with inductor, which needs a C++ compiler (g++ or $CXX): running "
+                           "fp32", precision)
             precision = "fp32"
         self.net = net
         self.precision = precision
@@ -100,3 +109,14 @@ class BackboneEngine:
                 return compiled(image)
 
         return run
+
+
+def _have_cpp_compiler() -> bool:
+    """Whether inductor finds the C++ compiler it builds CPU kernels with."""
+    try:
+        from torch._inductor.cpp_builder import get_cpp_compiler
+
+        get_cpp_compiler()
+    except Exception:  # inductor raises its own InvalidCxxCompiler, or an OSError from the search
+        return False
+    return True

@@ -10,6 +10,7 @@ degenerated. The tracker, the benchmarks and the tests all use it through these 
 """
 from __future__ import annotations
 
+import copy
 import logging
 import math
 from dataclasses import dataclass, replace
@@ -55,8 +56,10 @@ class IoURefinement:
         self.net = net
         self.backbone = backbone or BackboneEngine(net, params.precision, device)
         #: with a reduced-precision backbone, the IoU-Net's test-feature convolutions and S1's fully connected layers
-        #: run in bfloat16 too (the fully connected layers read half the weight bytes per evaluation)
+        #: run in bfloat16 too (the fully connected layers read half the weight bytes per evaluation); the
+        #: convolutions from a bfloat16 copy of the test branch, cast once here rather than every frame
         self.bfloat16_head = self.backbone.precision != "fp32"
+        self._test_branch = _bfloat16_test_branch(net.bb_regressor) if self.bfloat16_head else None
         self.params = params
         self.device = device
         self.generator = generator
@@ -161,6 +164,13 @@ class IoURefinement:
         return feature_window(tuple(crop_center - half), tuple(crop_center + half), p.iou_window_margin * extent,
                               cells, cells)
 
+    def iou_features(self, feats: list[torch.Tensor]) -> list[torch.Tensor]:
+        """The IoU-Net's test-branch features [layer2, layer3] -> float32 maps (bfloat16 convolutions with
+        ``bfloat16_head``)."""
+        if self._test_branch is None:
+            return self.net.bb_regressor.get_iou_feat(feats)
+        return [feat.float() for feat in self._test_branch.get_iou_feat([f.to(torch.bfloat16) for f in feats])]
+
     def _backbone(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         return dict(self.backbone(images, self.layers))
 
@@ -177,8 +187,7 @@ class IoURefinement:
             feats = [maps[name] for name in self.layers]
             if window is not None:
                 feats = window.crop_inputs(feats)
-            with torch.autocast("cpu", torch.bfloat16, enabled=self.bfloat16_head):
-                iou_feats = [feat.float() for feat in self.net.bb_regressor.get_iou_feat(feats)]
+            iou_feats = self.iou_features(feats)
             offset = torch.zeros(4, device=self.device)
             if window is not None:
                 iou_feats = window.crop_outputs(iou_feats)
@@ -192,6 +201,11 @@ class IoURefinement:
             corners = xywh_to_xyxy(evaluated).reshape(-1, 2, 2)
             extent = torch.cat((corners.amin(dim=(0, 1)), corners.amax(dim=(0, 1)))).tolist()  # one sync per frame
         return refined, scores, ((extent[0], extent[1]), (extent[2], extent[3]))
+
+
+def _bfloat16_test_branch(head: torch.nn.Module) -> torch.nn.Module:
+    """A bfloat16 copy of the IoU-Net head for its test branch (``get_iou_feat``), in eval mode."""
+    return copy.deepcopy(head).to(torch.bfloat16).eval()
 
 
 def _window_box_score(boxes: torch.Tensor, offset: torch.Tensor, frame: PreparedFrame) -> torch.Tensor:
