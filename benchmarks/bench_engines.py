@@ -38,6 +38,7 @@ import torchvision
 
 from ltr.admin.calibrate import calibration_crops
 from ltr.admin.loading import load_network
+from ltr.data.normalization import ImageNormalizer
 from ltr.data.search_region import SearchRegion
 from ltr.models.backbone.quantization import ExportableBackbone
 from ltr.train_settings.datasets import real_training_videos
@@ -45,7 +46,6 @@ from ltr.utils.box_io import load_boxes
 from ltr.utils.files import atomic_write_text
 from ltr.utils.image_io import read_image
 from trackers.atom_ebm.backbone_engine import BackboneEngine
-from trackers.atom_ebm.normalization import ImageNormalizer
 from trackers.atom_ebm.weights import resolve_checkpoint
 
 DEFAULT_SEQUENCE = Path("train") / "sequences" / "VOT_LT" / "skiing"

@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from ltr.admin.checkpoint import load_checkpoint, save_checkpoint
 from ltr.admin.loading import load_network, resolve_checkpoint_path
 from ltr.admin.paths import resolve_dataset_root
+from ltr.data.normalization import ImageNormalizer
 from ltr.data.search_region import SearchRegion
+from ltr.dataset.base import box_validity
 from ltr.dataset.benchmarks.sequence import Sequence as VideoSequence
 from ltr.models.backbone.quantization import calibrate_int8, engine_versions
 from ltr.train_settings.datasets import real_training_videos
@@ -40,7 +41,7 @@ def calibration_crops(videos: Sequence[VideoSequence], count: int, seed: int) ->
     for _ in range(count):
         video = videos[rng.integers(len(videos))]
         boxes = video.ground_truth
-        valid = np.flatnonzero(np.isfinite(boxes).all(axis=1) & (boxes[:, 2] > 0) & (boxes[:, 3] > 0))
+        valid = np.flatnonzero(box_validity(boxes, video.target_visible))
         if valid.size == 0:
             continue
         frame = int(rng.choice(valid))
@@ -62,10 +63,8 @@ def calibrate_model(model: str | Path, out: str | Path, data_root: Path, *, crop
         raise ValueError(f"{source}: not one of our model files (no 'net' state dict)")
     net = load_network(source)
     videos = real_training_videos(data_root)
-    mean = torch.tensor(net.input_spec.mean).view(1, 3, 1, 1)
-    std = torch.tensor(net.input_spec.std).view(1, 3, 1, 1)
-    batches = (((torch.from_numpy(np.ascontiguousarray(crop)).permute(2, 0, 1)[None].float() / 255.0) - mean) / std
-               for crop in calibration_crops(videos, crops, seed))
+    normalize = ImageNormalizer(net.input_spec)
+    batches = (normalize(crop) for crop in calibration_crops(videos, crops, seed))
     total = crops * len(CROP_KINDS)
     observers = calibrate_int8(net.feature_extractor, tqdm(batches, total=total, desc="calibrating", disable=not progress))
     record = {"observers": observers, "versions": engine_versions(), "crops": total, "seed": seed,

@@ -3,9 +3,10 @@
     atom-ebm export CHECKPOINT OUT.pth [--fp16] [--info INFO.json]     (or python -m ltr.admin.export ...)
 
 Keeps ``net`` (without ``feature_extractor.layer4.*`` / ``feature_extractor.fc.*``, which tracking never runs),
-``net_constructor``, the input contract and the int8 calibration (``atom-ebm calibrate``); drops optimizer, scheduler and RNG state. ``ltr.admin.loading.load_network`` reads the
-result (fp16 tensors are cast back to float32 on load). ``--info`` writes a JSON description next to it: the
-training options, recipe and per-epoch log of the source checkpoint, so the model's provenance ships with it.
+``net_constructor``, the input contract and the int8 calibration (``atom-ebm calibrate``); drops optimizer,
+scheduler and RNG state. ``ltr.admin.loading.load_network`` reads the result (fp16 tensors are cast back to float32
+on load). ``--info`` writes a JSON description next to it: the training options, recipe and per-epoch log of the
+source checkpoint, so the model's provenance ships with it.
 """
 from __future__ import annotations
 

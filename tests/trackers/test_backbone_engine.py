@@ -10,11 +10,11 @@ import torch
 from helpers import LIGHT_INIT, box_iou
 
 from ltr.admin.loading import load_network
+from ltr.data.normalization import ImageNormalizer
 from ltr.data.search_region import SearchRegion
 from ltr.utils.image_io import read_image
 from pytracking.demo import demo_sequence, zero_based
 from trackers.atom_ebm.backbone_engine import BackboneEngine
-from trackers.atom_ebm.normalization import ImageNormalizer
 from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.params import AtomEbmParams, with_overrides
 from trackers.atom_ebm.tracker import AtomEbmTracker

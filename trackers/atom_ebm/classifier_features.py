@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ltr.data.normalization import ImageNormalizer
 from trackers.atom_ebm.backbone_engine import BackboneEngine
 from trackers.atom_ebm.classifier import combine_feature_blocks
 from trackers.atom_ebm.handcrafted_features import hog_color_features
-from trackers.atom_ebm.normalization import ImageNormalizer
 from trackers.atom_ebm.params import HOG_COLOR, AtomEbmParams
 
 

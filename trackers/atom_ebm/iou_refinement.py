@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from ltr.data.box_ops import xywh_to_xyxy
+from ltr.data.normalization import ImageNormalizer
 from ltr.data.search_region import SearchRegion
 from ltr.models.bbreg.iou_predictor import IoUPredictor, PreparedFrame, score_proposals
 from ltr.models.input_spec import REFERENCE_INPUT_SPEC, InputSpec
@@ -26,7 +27,6 @@ from trackers.atom_ebm.augmentation import augmented_samples
 from trackers.atom_ebm.backbone_engine import BackboneEngine
 from trackers.atom_ebm.box_refiner import BoxRefiner, initial_boxes, select_final_box
 from trackers.atom_ebm.iou_window import FeatureWindow, feature_window
-from trackers.atom_ebm.normalization import ImageNormalizer
 from trackers.atom_ebm.params import AtomEbmParams
 from trackers.atom_ebm.refinement_check import CheckResult, check_refinement
 from trackers.atom_ebm.stage_timer import StageTimer

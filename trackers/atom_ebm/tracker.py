@@ -22,6 +22,7 @@ from typing import Protocol, Sequence
 import numpy as np
 import torch
 
+from ltr.data.normalization import ImageNormalizer
 from ltr.data.search_region import SearchRegion
 from ltr.models.input_spec import REFERENCE_INPUT_SPEC
 from ltr.utils.device import resolve_device
@@ -30,7 +31,6 @@ from trackers.atom_ebm.backbone_engine import BackboneEngine
 from trackers.atom_ebm.classifier_features import ClassifierFeatures
 from trackers.atom_ebm.iou_refinement import IoURefinement, Refined
 from trackers.atom_ebm.localization import NOT_FOUND, Localization
-from trackers.atom_ebm.normalization import ImageNormalizer
 from trackers.atom_ebm.online_classifier import OnlineClassifier
 from trackers.atom_ebm.params import AtomEbmParams
 from trackers.atom_ebm.refinement_check import CheckResult

@@ -107,8 +107,8 @@ def calibrate_int8(backbone: ResNetBackbone, images: Iterable[torch.Tensor]) -> 
             count += batch.shape[0]
     if count == 0:
         raise ValueError("int8 calibration needs at least one image")
-    return {key: value.clone() for key, value in prepared.state_dict().items()
-            if key.split(".")[0] in _activation_observers(prepared)}
+    observers = _activation_observers(prepared)
+    return {key: value.clone() for key, value in prepared.state_dict().items() if key.split(".")[0] in observers}
 
 
 def quantize_int8(backbone: ResNetBackbone, calibration: dict[str, torch.Tensor],

@@ -1,4 +1,4 @@
-"""Crops to network input: uint8 RGB arrays -> normalised float tensors on the tracker's device."""
+"""Crops to network input: uint8 RGB arrays -> normalised float tensors (the tracker's crops, int8 calibration)."""
 from __future__ import annotations
 
 import numpy as np
