@@ -47,6 +47,7 @@ from ltr.utils.box_io import load_boxes
 from ltr.utils.files import atomic_write_text
 from pytracking.analysis.metrics import (
     dataset_metrics,
+    one_based,
     scoring_dataset,
     sequence_metrics,
 )
@@ -91,12 +92,14 @@ def mean_over_runs(runs: list[dict]) -> dict:
 
 
 def score(sequences: list[Sequence], out_dir: Path) -> dict[str, dict]:
-    """Per-sequence metrics of the result files in ``out_dir`` (pytracking protocol; absent-target rows as UAV123)."""
+    """Per-sequence metrics of the result files in ``out_dir`` (pytracking protocol on 1-based boxes, absent-target rows
+    as UAV123)."""
     per_sequence = {}
     for sequence in sequences:
         ground_truth = sequence.ground_truth
         boxes = load_boxes(out_dir / f"{sequence.name}.txt")
-        per_sequence[sequence.name] = sequence_metrics(boxes, ground_truth,
+        per_sequence[sequence.name] = sequence_metrics(one_based(boxes, sequence.box_origin),
+                                                       one_based(ground_truth, sequence.box_origin),
                                                        dataset=scoring_dataset(sequence.dataset, ground_truth),
                                                        target_visible=sequence.target_visible)
     return per_sequence

@@ -8,9 +8,10 @@ Every variant (a parameter set with overrides, default ``default``), crossed wit
 values (Python literals, separated by the commas outside brackets; bare words are strings; a sweep value wins over
 the variant's own), runs on every sequence ``--seeds`` times (base seeds 0, 1, ...: each sequence is seeded from its
 name and the base seed as in ``pytracking.evaluation.runner``, so a re-run with the same number of torch threads
-gives the same numbers). Scores use the evaluation metrics (pytracking protocol). The default sequences are the
-selection set (``ltr.train_settings.datasets.SELECTION_SEQUENCES``: drone, sports, OTB, DAVIS and lost-target video
-that ``atom_ebm_real`` never trains on), reported per domain; the overall score is the mean of the domain means.
+gives the same numbers). Scores use the evaluation metrics (pytracking protocol, on boxes moved to the 1-based
+convention: ``pytracking.analysis.metrics.one_based``). The default sequences are the selection set
+(``ltr.train_settings.datasets.SELECTION_SEQUENCES``: drone, sports, OTB, DAVIS and lost-target video that
+``atom_ebm_real`` never trains on), reported per domain; the overall score is the mean of the domain means.
 ``--data`` names other sequences instead (one domain, "data"). The data root is ``--data-root``, else
 ``$ATOM_EBM_LOCAL_DATA``.
 
@@ -38,7 +39,7 @@ from ltr.dataset.benchmarks.sequence import Sequence
 from ltr.train_settings.datasets import SELECTION_SEQUENCES, selection_sequences
 from ltr.utils.device import resolve_device
 from ltr.utils.files import atomic_write_text
-from pytracking.analysis.metrics import scoring_dataset, sequence_metrics
+from pytracking.analysis.metrics import one_based, scoring_dataset, sequence_metrics
 from pytracking.evaluation.runner import run_sequence, seed_sequence
 from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.params import parse_overrides, parse_value, with_overrides
@@ -106,7 +107,8 @@ def evaluate(tracker: AtomEbmTracker, domains: dict[str, list[Sequence]], seed: 
             boxes, _, _ = run_sequence(tracker, sequence)
             ground_truth = sequence.ground_truth[:len(boxes)]
             dataset = scoring_dataset(sequence.dataset, ground_truth)
-            metrics = sequence_metrics(boxes, ground_truth, dataset=dataset, target_visible=sequence.target_visible)
+            metrics = sequence_metrics(one_based(boxes, sequence.box_origin), one_based(ground_truth, sequence.box_origin),
+                                       dataset=dataset, target_visible=sequence.target_visible)
             per_sequence[sequence.name] = {key: float(metrics[key]) for key in METRICS}
     per_domain = {domain: {key: float(np.mean([per_sequence[s.name][key] for s in sequences])) for key in METRICS}
                   for domain, sequences in domains.items()}

@@ -99,6 +99,9 @@ def build_parser(prog: str = PROG) -> ArgumentParser:
                              "download)")
     parser.add_argument("--feature-cache", metavar="DIR",
                         help="folder of backbone-feature caches, for settings that cache (default: WORKSPACE/feature_cache)")
+    parser.add_argument("--cache-pairs", type=int, metavar="N",
+                        help="training pairs to cache, for settings that cache (0: no cache, fresh crops every sample; "
+                             "default: the settings')")
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     for key, (flag, env_var) in DATASET_ROOT_SOURCES.items():
         parser.add_argument(flag, dest=f"root_{key}", metavar="DIR", help=f"root of the {key} data set (or ${env_var})")
@@ -116,6 +119,7 @@ def options_from_args(args: argparse.Namespace) -> TrainingOptions:
         channels_last=args.channels_last, grad_clip_norm=args.grad_clip_norm, threads=args.threads,
         keep_checkpoints=args.keep_checkpoints, progress=args.progress, dataset_roots=roots,
         backbone_weights=args.backbone_weights, feature_cache=args.feature_cache,
+        cache_pairs=args.cache_pairs,
     )
 
 

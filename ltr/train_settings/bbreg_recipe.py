@@ -8,9 +8,9 @@ Each settings module in ``ltr/train_settings/bbreg/`` defines a recipe and calls
   drifted statistics; we do not. With ``--train-backbone`` the backbone stages that feed the IoU-Net
   (conv1 .. layer3 for ResNet-18) are fine-tuned with their own learning rate and their BatchNorm trains;
   the unused layer4/fc stay frozen.
-* With ``feature_cache_pairs`` set, the frozen backbone runs once over that many processed pairs and their
-  layer2/layer3 features are cached on disk (``ltr.data.feature_cache``); training then reads the cache and
-  draws fresh proposals each epoch. An epoch is ``samples_per_epoch`` (or ``--samples-per-epoch``) samples, and
+* With ``feature_cache_pairs`` set (``--cache-pairs`` overrides it; 0 turns the cache off), the frozen backbone
+  runs once over that many processed pairs and their layer2/layer3 features are cached on disk
+  (``ltr.data.feature_cache``); training then reads the cache and draws fresh proposals each epoch. An epoch is ``samples_per_epoch`` (or ``--samples-per-epoch``) samples, and
   consecutive epochs walk on through the cache, so a cache larger than an epoch is validated more often.
 * An ImageNet backbone comes from ``--backbone-weights FILE``, else ``$ATOM_EBM_BACKBONE_WEIGHTS``, else
   torchvision's download (``ltr.admin.paths.backbone_weights_file``).
@@ -217,13 +217,15 @@ def _run(options: TrainingOptions, recipe: BBRegRecipe, context: DistributedCont
     if list_checkpoints(checkpoints, "ATOMnet") and not options.resume:
         raise ValueError(f"checkpoints already exist in {checkpoints}; pass --resume to continue or use another --workspace")
 
-    if recipe.feature_cache_pairs and options.train_backbone:
-        raise ValueError(f"{options.settings_name} caches frozen-backbone features; it cannot --train-backbone")
+    cache_pairs = recipe.feature_cache_pairs if options.cache_pairs is None else options.cache_pairs or None
+    if cache_pairs and options.train_backbone:
+        raise ValueError(f"{options.settings_name} caches frozen-backbone features; it cannot --train-backbone "
+                         "(add --cache-pairs 0)")
     constructor = {"name": recipe.net_name, "kwargs": {"backbone_pretrained": False}}
     processing = build_processing(recipe)
-    cached = recipe.feature_cache_pairs is not None
+    cached = cache_pairs is not None
     train_sampler = build_sampler(recipe, recipe.train_datasets(options), processing,
-                                  recipe.feature_cache_pairs if cached else samples_per_epoch, options.seed)
+                                  cache_pairs if cached else samples_per_epoch, options.seed)
     check_usable(train_sampler)
     val_sampler = None
     if recipe.val_datasets is not None:
@@ -234,7 +236,8 @@ def _run(options: TrainingOptions, recipe: BBRegRecipe, context: DistributedCont
     net = build_network(recipe, options)  # after the data checks: it may download ImageNet weights
     train_set, val_set = train_sampler, val_sampler
     if cached:
-        train_set, val_set = cached_datasets(recipe, options, net, train_sampler, val_sampler, context, workers)
+        train_set, val_set = cached_datasets(recipe, options, net, train_sampler, val_sampler, context, workers,
+                                             cache_pairs)
         samples_per_epoch = len(train_set)
     loader = build_loader(train_set, batch_size=batch_size, workers=workers, seed=options.seed,
                           distributed=context.distributed)
@@ -302,13 +305,14 @@ def build_network(recipe: BBRegRecipe, options: TrainingOptions) -> nn.Module:
 
 
 def cached_datasets(recipe: BBRegRecipe, options: TrainingOptions, net: nn.Module, train_sampler: ATOMSampler,
-                    val_sampler: ATOMSampler | None, context: DistributedContext,
-                    workers: int) -> tuple[CachedPairDataset, CachedPairDataset | None]:
-    """Build (rank 0; the others wait) or open the feature caches, and wrap them as training / validation sets."""
+                    val_sampler: ATOMSampler | None, context: DistributedContext, workers: int,
+                    cache_pairs: int) -> tuple[CachedPairDataset, CachedPairDataset | None]:
+    """Build (rank 0; the others wait) or open the feature caches of ``cache_pairs`` training pairs, and wrap them
+    as training / validation sets."""
     root = Path(options.feature_cache) if options.feature_cache else Path(options.workspace) / "feature_cache"
     backbone = net.feature_extractor.to(context.device).eval()
     digest = state_dict_sha256(backbone)
-    jobs = [("train", train_sampler, recipe.feature_cache_pairs)]
+    jobs = [("train", train_sampler, cache_pairs)]
     if val_sampler is not None:
         jobs.append(("val", val_sampler, recipe.val_feature_cache_pairs))
     caches = {}

@@ -41,6 +41,8 @@ class TrainingOptions:
         backbone_weights: local ImageNet backbone state-dict file; None = ``$ATOM_EBM_BACKBONE_WEIGHTS``, else
             torchvision's download (settings with an ImageNet backbone only).
         feature_cache: folder of backbone-feature caches (settings that cache); None = ``<workspace>/feature_cache``.
+        cache_pairs: training pairs whose backbone features are cached; 0 = no cache (every sample crops its frames
+            and runs the backbone afresh: unlimited distinct pairs, slower steps); None = the settings' default.
     """
 
     module: str
@@ -66,14 +68,17 @@ class TrainingOptions:
     dataset_roots: dict[str, str] = field(default_factory=dict)
     backbone_weights: str | None = None
     feature_cache: str | None = None
+    cache_pairs: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("epochs", "samples_per_epoch", "batch_size", "threads", "keep_checkpoints"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")
-        if self.workers is not None and self.workers < 0:
-            raise ValueError(f"workers must be >= 0, got {self.workers}")
+        for name in ("workers", "cache_pairs"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"{name} must be >= 0, got {value}")
         if self.grad_clip_norm is not None and not self.grad_clip_norm > 0:
             raise ValueError(f"grad_clip_norm must be > 0, got {self.grad_clip_norm}")
 

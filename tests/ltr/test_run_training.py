@@ -303,6 +303,25 @@ def test_cached_recipe_resumes_exactly_and_reuses_its_cache(tmp_path):
         run_bbreg(TrainingOptions(module="bbreg", name="x", workspace=tmp_path / "tb", train_backbone=True), recipe)
 
 
+def test_cache_pairs_zero_trains_a_caching_recipe_on_fresh_crops(tmp_path):
+    """--cache-pairs 0: the caching recipe runs the backbone on every sample and writes no cache; negative is refused."""
+    from ltr.run_training import build_parser, options_from_args
+    from ltr.train_settings.bbreg_recipe import run_bbreg
+
+    _save_initial(tmp_path / "init.pth.tar", seed=5)
+    recipe = replace(_small_recipe(), feature_cache_pairs=6, val_feature_cache_pairs=4, samples_per_epoch=4, workers=0)
+    args = build_parser().parse_args(["bbreg", "atom_ebm_synthetic", "--workspace", str(tmp_path / "ws"),
+                                      "--cache-pairs", "0", "--feature-cache", str(tmp_path / "cache")])
+    options = replace(options_from_args(args), epochs=1, batch_size=2, workers=0, device="cpu", progress=False,
+                      init_checkpoint=str(tmp_path / "init.pth.tar"))
+    assert options.cache_pairs == 0
+    rows = run_bbreg(options, recipe)
+    assert [row["epoch"] for row in rows] == [1] and "val/Loss/total" in rows[0]
+    assert not (tmp_path / "cache").exists()
+    with pytest.raises(ValueError, match="cache_pairs must be >= 0"):
+        replace(options, cache_pairs=-1)
+
+
 @needs_local_data
 def test_real_training_data_excludes_evaluation_and_selection_sequences():
     from ltr.train_settings import datasets

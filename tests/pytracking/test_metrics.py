@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pytracking.analysis.metrics import dataset_metrics, sequence_metrics
+from pytracking.analysis.metrics import dataset_metrics, one_based, sequence_metrics
 
 GT_BOX = [11.0, 21.0, 10.0, 10.0]  # area 100
 
@@ -171,3 +171,14 @@ def test_got10k_protocol_exact_075_overlap_counts_like_the_package():
 def test_unknown_protocol():
     with pytest.raises(ValueError, match="protocol"):
         sequence_metrics(np.array([GT_BOX]), np.array([GT_BOX]), protocol="pysot")
+
+
+def test_zero_based_boxes_at_the_border_stay_valid_once_one_based():
+    # a perfect track of a 0-based box that touches the top border: as loaded, the pytracking rule (x, y > 0) drops
+    # that frame; moved to 1-based it counts, with the same overlaps (20 of the 21 thresholds hold at IoU 1)
+    gt = np.array([[5.0, 0.0, 10.0, 8.0], [6.0, 2.0, 10.0, 8.0]])
+    assert sequence_metrics(gt, gt)["num_valid"] == 1
+    shifted = sequence_metrics(one_based(gt, 0.0), one_based(gt, 0.0))
+    assert shifted["num_valid"] == 2
+    assert shifted["auc"] == pytest.approx(100.0 * 20 / 21)
+    np.testing.assert_array_equal(one_based(gt, 1.0), gt)
