@@ -2,7 +2,7 @@
 
     python experiments/sweep_parameters.py [--checkpoint F] [--variants PARAM[:KEY=VALUE,...] ...]
         [--sweep KEY=V1,V2 ...] [--data LOADER:FOLDER:SEQ1,SEQ2 ... | --domains drone sports ...] [--data-root DIR]
-        [--seeds 2] [--max-frames 0] [--threads N] [--device cpu] [--json OUT.json]
+        [--seeds 2] [--max-frames 0] [--passes 1] [--threads N] [--device cpu] [--json OUT.json]
 
 Every variant (a parameter set with overrides, default ``default``), crossed with every combination of the ``--sweep``
 values (Python literals, separated by the commas outside brackets; bare words are strings; a sweep value wins over
@@ -89,12 +89,26 @@ def load_sequences(specs: list[str], data_root: Path) -> list[Sequence]:
     return sequences
 
 
+def reordered(sequence: Sequence, order: list[int] | np.ndarray) -> Sequence:
+    """``sequence`` with its frames (and boxes, visibility) taken in ``order``."""
+    order = np.asarray(order, dtype=np.int64)
+    visible = sequence.target_visible
+    return Sequence(sequence.name, [sequence.frames[i] for i in order], sequence.ground_truth[order], sequence.dataset,
+                    target_visible=None if visible is None else np.asarray(visible)[order],
+                    object_class=sequence.object_class, box_origin=sequence.box_origin)
+
+
 def first_frames(sequence: Sequence, count: int) -> Sequence:
     """The first ``count`` frames of ``sequence``."""
-    visible = sequence.target_visible
-    return Sequence(sequence.name, list(sequence.frames[:count]), sequence.ground_truth[:count], sequence.dataset,
-                    target_visible=None if visible is None else visible[:count],
-                    object_class=sequence.object_class, box_origin=sequence.box_origin)
+    return reordered(sequence, np.arange(min(count, len(sequence.frames))))
+
+
+def back_and_forth(sequence: Sequence, passes: int) -> Sequence:
+    """``sequence`` played ``passes`` times, alternately forward and backward (0, .., N-1, N-2, .., 0, 1, ..): a longer
+    test of the same frames, where the target must be kept through every appearance change again and again."""
+    forward = np.arange(len(sequence.frames))
+    order = [forward] + [(forward[::-1] if turn % 2 else forward)[1:] for turn in range(1, passes)]
+    return reordered(sequence, np.concatenate(order))
 
 
 def evaluate(tracker: AtomEbmTracker, domains: dict[str, list[Sequence]], seed: int) -> dict:
@@ -141,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="local data root (default: $ATOM_EBM_LOCAL_DATA)")
     parser.add_argument("--seeds", type=int, default=2, help="runs per setting (base seeds 0..N-1)")
     parser.add_argument("--max-frames", type=int, default=0, help="use only the first N frames (0 = all)")
+    parser.add_argument("--passes", type=int, default=1,
+                        help="play each sequence this many times, alternately forward and backward (a longer test)")
     parser.add_argument("--threads", type=int, default=None, help="torch and OpenCV threads (default: torch's)")
     parser.add_argument("--device", default=None)
     parser.add_argument("--json", type=Path, help="write the results here")
@@ -151,8 +167,8 @@ def main(argv: list[str] | None = None) -> int:
                  with_overrides(get_parameters(param), {**overrides, **point}))
                 for text, (param, overrides) in ((text, parse_variant(text)) for text in args.variants)
                 for point in parse_grid(args.sweep)]
-        if args.seeds < 1:
-            raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
+        if args.seeds < 1 or args.passes < 1:
+            raise ValueError(f"--seeds and --passes must be >= 1, got {args.seeds} and {args.passes}")
         device = resolve_device(args.device)
         data_root = resolve_dataset_root("local", args.data_root)
         if args.data:
@@ -168,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
         cv2.setNumThreads(args.threads)
     if args.max_frames:
         domains = {domain: [first_frames(s, args.max_frames) for s in sequences] for domain, sequences in domains.items()}
+    if args.passes > 1:
+        domains = {domain: [back_and_forth(s, args.passes) for s in sequences] for domain, sequences in domains.items()}
     names = list(domains)
     print("| setting | AUC | AUC per run | OP50 | OP75 | " + " | ".join(f"AUC {n}" for n in names) + " |")
     print("|---" * (5 + len(names)) + "|")
@@ -186,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:  # after every setting, so an interrupted sweep keeps what it measured
             atomic_write_text(args.json, json.dumps({"checkpoint": args.checkpoint,
                                                      "domains": {d: [s.name for s in seqs] for d, seqs in domains.items()},
-                                                     "seeds": args.seeds, "results": results}, indent=1) + "\n")
+                                                     "seeds": args.seeds, "passes": args.passes,
+                                                     "results": results}, indent=1) + "\n")
     return 0
 
 
