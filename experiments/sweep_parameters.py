@@ -9,7 +9,8 @@ values (Python literals, separated by the commas outside brackets; bare words ar
 the variant's own), runs on every sequence ``--seeds`` times (base seeds 0, 1, ...: each sequence is seeded from its
 name and the base seed as in ``pytracking.evaluation.runner``, so a re-run with the same number of torch threads
 gives the same numbers). Scores use the evaluation metrics (pytracking protocol, on boxes moved to the 1-based
-convention: ``pytracking.analysis.metrics.one_based``). The default sequences are the selection set
+convention: ``pytracking.analysis.metrics.one_based``), and each sequence's failure measures (lost frames, drift,
+size ratio: ``pytracking.analysis.failures``) end the report. The default sequences are the selection set
 (``ltr.train_settings.datasets.SELECTION_SEQUENCES``: drone, sports, OTB, DAVIS and lost-target video that
 ``atom_ebm_real`` never trains on), reported per domain; the overall score is the mean of the domain means.
 ``--data`` names other sequences instead (one domain, "data"). The data root is ``--data-root``, else
@@ -39,6 +40,7 @@ from ltr.dataset.benchmarks.sequence import Sequence
 from ltr.train_settings.datasets import SELECTION_SEQUENCES, selection_sequences
 from ltr.utils.device import resolve_device
 from ltr.utils.files import atomic_write_text
+from pytracking.analysis.failures import failure_measures, failure_mode
 from pytracking.analysis.metrics import one_based, scoring_dataset, sequence_metrics
 from pytracking.evaluation.runner import run_sequence, seed_sequence
 from trackers.atom_ebm.parameters import get_parameters
@@ -46,7 +48,7 @@ from trackers.atom_ebm.params import parse_overrides, parse_value, with_override
 from trackers.atom_ebm.tracker import AtomEbmTracker
 from trackers.atom_ebm.weights import resolve_checkpoint
 
-METRICS = ("auc", "op50", "op75", "precision")
+METRICS = ("auc", "op50", "op75", "precision", "lost", "drift", "size_ratio")
 
 
 def split_values(text: str) -> list[str]:
@@ -123,10 +125,11 @@ def evaluate(tracker: AtomEbmTracker, domains: dict[str, list[Sequence]], seed: 
             dataset = scoring_dataset(sequence.dataset, ground_truth)
             metrics = sequence_metrics(one_based(boxes, sequence.box_origin), one_based(ground_truth, sequence.box_origin),
                                        dataset=dataset, target_visible=sequence.target_visible)
+            metrics.update(failure_measures(boxes, ground_truth))
             per_sequence[sequence.name] = {key: float(metrics[key]) for key in METRICS}
-    per_domain = {domain: {key: float(np.mean([per_sequence[s.name][key] for s in sequences])) for key in METRICS}
+    per_domain = {domain: {key: _nanmean([per_sequence[s.name][key] for s in sequences]) for key in METRICS}
                   for domain, sequences in domains.items()}
-    overall = {key: float(np.mean([values[key] for values in per_domain.values()])) for key in METRICS}
+    overall = {key: _nanmean([values[key] for values in per_domain.values()]) for key in METRICS}
     return {**overall, "per_domain": per_domain, "per_sequence": per_sequence}
 
 
@@ -136,7 +139,27 @@ def _mean_over_runs(runs: list[dict], *path: str) -> dict[str, float]:
         for key in path:
             run = run[key]
         return run
-    return {key: float(np.mean([at(run)[key] for run in runs])) for key in METRICS}
+    return {key: _nanmean([at(run)[key] for run in runs]) for key in METRICS}
+
+
+def _nanmean(values: list[float]) -> float:
+    """Mean of the finite values (NaN if none: e.g. no frame where the target was kept)."""
+    finite = [value for value in values if np.isfinite(value)]
+    return float(np.mean(finite)) if finite else float("nan")
+
+
+def failure_line(per_sequence: dict[str, dict[str, float]]) -> str:
+    """The sequences with a failure mode (``pytracking.analysis.failures``), e.g. "Diving scale (size 0.41)"."""
+    found = []
+    for name, measures in per_sequence.items():
+        mode = failure_mode(measures)
+        if mode == "lost":
+            found.append(f"{name} lost ({measures['lost']:.0f} % of frames)")
+        elif mode == "drift":
+            found.append(f"{name} drift ({measures['drift']:.2f} sizes)")
+        elif mode == "scale":
+            found.append(f"{name} scale (size {measures['size_ratio']:.2f})")
+    return ", ".join(found) or "none"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,6 +229,9 @@ def main(argv: list[str] | None = None) -> int:
                                                      "domains": {d: [s.name for s in seqs] for d, seqs in domains.items()},
                                                      "seeds": args.seeds, "passes": args.passes,
                                                      "results": results}, indent=1) + "\n")
+    print("\nFailures (pytracking.analysis.failures):")
+    for row in results:
+        print(f"- {row['variant']}: {failure_line(row['per_sequence'])}")
     return 0
 
 
