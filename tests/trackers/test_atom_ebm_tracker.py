@@ -292,3 +292,33 @@ def test_iou_net_sees_its_training_search_area_and_hog_needs_no_backbone(checkpo
     tracker = AtomEbmTracker(recorder, hog_only, "cpu")
     _run(tracker, frames[:3], boxes[0])
     assert recorder.calls == []
+
+
+@pytest.mark.parametrize("side, small", [(10.0, True), (40.0, False)])
+def test_a_small_target_gets_a_wider_classifier_crop_and_a_smaller_filter(checkpoint, sequence, side, small):
+    # Couple is 320 x 240 (geometric-mean side 277 px): a 10 px box is 3.6 % of it (small), a 40 px box 14 %
+    frames, boxes = sequence
+    x, y, w, h = boxes[0]
+    center = np.array([x + w / 2, y + h / 2])
+    box = (center[0] - side / 2, center[1] - side / 2, side, side)
+    recorder = _RecordingNet(load_network(checkpoint).eval().requires_grad_(False))
+    params = with_overrides(get_parameters("always_refine"),
+                            {**LIGHT_INIT, "classifier_features": "layer3", "seed": 0})
+    tracker = AtomEbmTracker(recorder, params, "cpu")
+    tracker.initialize(frames[0], box)
+    recorder.calls.clear()
+    tracker.track(frames[1])
+    search_area, filter_size = (5.0, 4) if small else (3.0, 6)
+    torch.testing.assert_close(recorder.calls[0][0], _expected_crop(tracker, frames[1], center, (side, side), search_area))
+    assert tracker.classifier.model.filter.shape[-2:] == (filter_size, filter_size)
+    assert (tracker.sequence_params is tracker.params) != small
+
+
+def test_small_target_rule_follows_the_geometric_mean_side():
+    params = get_parameters("default")
+    assert params.for_sequence((40, 40), (1280, 720)).search_area_scale == 5.0  # 4.2 % of 960 px
+    assert params.for_sequence((40, 40), (1280, 720)).filter_size == 4
+    assert params.for_sequence((100, 50), (1280, 720)) is params  # 7.4 %
+    assert with_overrides(params, {"small_target_fraction": 0.0}).for_sequence((4, 4), (1280, 720)).search_area_scale == 3.0
+    with pytest.raises(ValueError, match="small_target_fraction"):
+        with_overrides(params, {"small_target_fraction": 1.0})

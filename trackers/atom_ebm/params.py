@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import math
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -44,6 +45,10 @@ class AtomEbmParams:
             of the crop, cut around the classifier's estimate: the backbone then runs on
             ``(iou_crop_size / 288)**2`` of the pixels.
         inside_ratio: the target centre is kept within ``[-(0.5 - inside_ratio) * size, image + ...]``.
+        small_target_fraction, small_target_search_area_scale, small_target_filter_size: a sequence whose first box
+            has a geometric-mean side below ``small_target_fraction`` of the image's is tracked with the classifier
+            crop ``small_target_search_area_scale`` target sizes wide and a ``small_target_filter_size`` filter
+            (``for_sequence``); 0 turns this off.
     Classifier:
         classifier_features: what the classifier scores: a backbone layer ("layer1", "layer2", "layer3": stride 4, 8,
             16), hand-crafted HOG + colour ("hog_color", stride ``hog_cell_size``), or several of the same stride
@@ -99,6 +104,9 @@ class AtomEbmParams:
     iou_search_area_scale: float | None = None
     iou_crop_size: int = 192
     inside_ratio: float = 0.2
+    small_target_fraction: float = 0.05
+    small_target_search_area_scale: float = 5.0
+    small_target_filter_size: int = 4
     # classifier model and objective
     classifier_features: str = "layer3+" + HOG_COLOR
     hog_cell_size: int = 16
@@ -192,8 +200,22 @@ class AtomEbmParams:
         if self.precision != "fp32" and "layer1" in self.classifier_parts:
             raise ValueError(f"precision {self.precision!r} computes layer2/layer3 only; classifier_features is "
                              f"{self.classifier_features!r}")
+        if not 0.0 <= self.small_target_fraction < 1.0:
+            raise ValueError(f"small_target_fraction must be in [0, 1), got {self.small_target_fraction}")
+        if self.small_target_search_area_scale <= 0 or self.small_target_filter_size < 1:
+            raise ValueError(f"need small_target_search_area_scale > 0 and small_target_filter_size >= 1, got "
+                             f"{self.small_target_search_area_scale} and {self.small_target_filter_size}")
         if not 0.0 < self.step_decay <= 1.0:
             raise ValueError(f"step_decay must be in (0, 1], got {self.step_decay}")
+
+    def for_sequence(self, target_size: tuple[float, float], image_size: tuple[float, float]) -> AtomEbmParams:
+        """The settings for a sequence whose first box is ``target_size`` (w, h) in an ``image_size`` (w, h) frame:
+        these, or for a small target (geometric-mean side below ``small_target_fraction`` of the image's) the
+        small-target search area and filter size."""
+        if math.sqrt(target_size[0] * target_size[1]) < self.small_target_fraction * math.sqrt(image_size[0] * image_size[1]):
+            return replace(self, search_area_scale=self.small_target_search_area_scale,
+                           filter_size=self.small_target_filter_size)
+        return self
 
     @property
     def feature_stride(self) -> int:

@@ -3,7 +3,8 @@
 Per frame, in stages that hand values on:
 
 1. localise: the classifier scores its features (a backbone layer and/or hand-crafted HOG + colour) on a crop
-   ``search_area_scale`` times the target's geometric-mean size wide and finds the target's new centre;
+   ``search_area_scale`` times the target's geometric-mean size wide (wider for a small target:
+   ``AtomEbmParams.for_sequence``) and finds the target's new centre;
 2. estimate: that centre with the previous size is the estimate (none when the target is not found);
 3. refine: ``IoURefinement.refine`` moves a batch of boxes around the estimate up the IoU-Net's score on its own
    crop (the network's input contract) and returns the top-k mean; skipped after a failed first-frame self-check
@@ -77,6 +78,8 @@ class AtomEbmTracker(Tracker):
             refinement = IoURefinement(net, params, self.device, self.generator, self.backbone)
         self.refinement = refinement
         self.classifier: OnlineClassifier | None = None
+        #: the parameters of the current sequence (``params.for_sequence``: the classifier's crop and filter)
+        self.sequence_params = params
         self.refining = refinement is not None  # per sequence: switched off by a failed first-frame self-check
         self.refinement_check: CheckResult | None = None
         #: report per-stage seconds in ``TrackerOutput.timings`` on CUDA too (synchronises after every stage,
@@ -111,6 +114,10 @@ class AtomEbmTracker(Tracker):
         self.size = np.array([w, h], dtype=np.float64)
         self.min_size = np.minimum(self.size, MIN_TARGET_SIDE)
         self.frame_num = 1
+        self.sequence_params = p.for_sequence((w, h), tuple(self.image_size))
+        if self.sequence_params is not p:
+            logger.info("small target: classifier crop %.1f target sizes wide, %d x %d filter",
+                        self.sequence_params.search_area_scale, *(2 * [self.sequence_params.filter_size]))
         region = self._classifier_region()
         side = region.side
         expanded = SearchRegion(region.center, region.scale, 2 * side).crop(image)
@@ -122,7 +129,8 @@ class AtomEbmTracker(Tracker):
             dropped = samples[:1] * (keep >= p.dropout_prob) / (1.0 - p.dropout_prob)  # channel dropout (dropout2d)
             samples = torch.cat((samples, dropped), dim=0)
             offsets = np.concatenate((offsets, np.repeat(offsets[:1], num_dropout, axis=0)), axis=0)
-        self.classifier = OnlineClassifier(p, samples.shape[1], self.device, generator=_cpu_generator(self.rng))
+        self.classifier = OnlineClassifier(self.sequence_params, samples.shape[1], self.device,
+                                           generator=_cpu_generator(self.rng))
         self.classifier.initialize(samples, self.classifier.labels(torch.from_numpy(offsets)))
         self.refining = self.refinement is not None
         self.refinement_check = None
@@ -206,7 +214,7 @@ class AtomEbmTracker(Tracker):
     # ------------------------------------------------------------------ geometry
     def _classifier_region(self) -> SearchRegion:
         """The classifier's crop around the current position, ``search_area_scale`` target sizes wide."""
-        p = self.params
+        p = self.sequence_params
         return SearchRegion.around(tuple(self.pos), tuple(self.size), p.search_area_scale, p.image_sample_size)
 
     def _clamp_state(self) -> None:
