@@ -1,8 +1,8 @@
 """Steady-state frame time of ``python -m pytracking.run_video`` relative to one full ResNet-18 forward, same run.
 
     python benchmarks/bench_video.py [--sequence DIR] [--variants default fast "default:num_iter=5,iou_crop_size=192"]
-                                     [--frames 20 80] [--repeats 3] [--checkpoint F] [--device cpu] [--threads N]
-                                     [--json OUT]
+                                     [--frames 20 80] [--passes 1] [--repeats 3] [--checkpoint F] [--device cpu]
+                                     [--threads N] [--json OUT]
 
 A variant is ``PARAM[:KEY=VALUE,...]``: a parameter set with overridden tracker parameters; the key ``read_ahead``
 (True/False) switches the background decoding of ``track_video``. For every variant ``track_video`` runs on the first
@@ -12,7 +12,9 @@ A variant is ``PARAM[:KEY=VALUE,...]``: a parameter set with overridden tracker 
 and the median frame time is reported with its range: on a shared CPU one difference of two runs varies by 10-20 %.
 The reference is the median time of one torchvision ``resnet18`` forward (all layers, fc included, random weights) of
 a 1x3x288x288 input, measured before every variant and after the last, on the same device and threads. The last line
-reads ``ratio to ResNet-18: VARIANT X.XX ...``.
+reads ``ratio to ResNet-18: VARIANT X.XX ...``. ``--passes K`` plays a short folder K times, alternately forward and
+backward (``ltr.dataset.benchmarks.sequence.back_and_forth``), so that FEW and MANY can lie further apart: the
+30-frame drone clips give 88 frames with 3 passes.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ import torch
 import torchvision
 
 from ltr.admin.loading import load_network
+from ltr.dataset.benchmarks.sequence import back_and_forth
 from ltr.utils.box_io import load_boxes
 from ltr.utils.device import resolve_device
 from ltr.utils.files import atomic_write_text
@@ -72,10 +75,10 @@ def parse_variant(text: str) -> tuple[str, dict, bool]:
 
 
 def track_seconds(frames: list[Path], init_box, net, params, device, read_ahead: bool) -> float:
-    """Wall seconds of ``track_video`` over ``frames`` (symlinked into a temporary image folder)."""
+    """Wall seconds of ``track_video`` over ``frames`` (symlinked into a temporary image folder, in this order)."""
     with tempfile.TemporaryDirectory() as folder:
-        for frame in frames:
-            os.symlink(frame.resolve(), Path(folder) / frame.name)
+        for index, frame in enumerate(frames):
+            os.symlink(frame.resolve(), Path(folder) / f"{index:06d}{frame.suffix}")
         torch.manual_seed(0)
         start = time.perf_counter()
         tracker = AtomEbmTracker(net, params, device)
@@ -92,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
                              "$ATOM_EBM_LOCAL_DATA/train/sequences/VOT_LT/skiing)")
     parser.add_argument("--variants", nargs="+", default=["default", "fast"], help="PARAM[:KEY=VALUE,...]")
     parser.add_argument("--frames", type=int, nargs=2, default=(20, 80), metavar=("FEW", "MANY"))
+    parser.add_argument("--passes", type=int, default=1,
+                        help="play the folder this many times, alternately forward and backward")
     parser.add_argument("--repeats", type=int, default=3, help="timed (FEW, MANY) pairs per variant; the median counts")
     parser.add_argument("--checkpoint", help="network (default: $ATOM_EBM_CHECKPOINT, then the bundled model)")
     parser.add_argument("--device", default="cpu")
@@ -104,11 +109,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not 1 < few < many:
             raise ValueError(f"--frames needs 1 < FEW < MANY, got {few} {many}")
-        if args.repeats < 1:
-            raise ValueError(f"--repeats must be >= 1, got {args.repeats}")
+        if args.repeats < 1 or args.passes < 1:
+            raise ValueError(f"--repeats and --passes must be >= 1, got {args.repeats} and {args.passes}")
         frames = sorted((args.sequence / "img").glob("*.jpg"))
+        frames = [frames[index] for index in back_and_forth(len(frames), args.passes)] if frames else frames
         if len(frames) < many:
-            raise ValueError(f"{args.sequence / 'img'} has {len(frames)} frames, --frames asks for {many}")
+            raise ValueError(f"{args.sequence / 'img'} has {len(frames)} frames to play ({args.passes} passes), "
+                             f"--frames asks for {many}")
         init_box = load_boxes(args.sequence / "groundtruth.txt")[0]
         variants = {text: parse_variant(text) for text in args.variants}
         params = {text: with_overrides(get_parameters(param), overrides) for text, (param, overrides, _) in variants.items()}
@@ -139,7 +146,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{f'{low:.0f}-{high:.0f} ms':>16}{1e3 / result['frame_ms']:>7.1f}{result['ratio']:>7.2f}")
     print(f"ResNet-18 forward (288x288, full): {1e3 * reference:.1f} ms (median of {len(references)} medians)")
     if args.json:
-        atomic_write_text(args.json, json.dumps({"reference_ms": 1e3 * reference, "repeats": args.repeats, "variants": results}, indent=1) + "\n")
+        atomic_write_text(args.json, json.dumps({"reference_ms": 1e3 * reference, "sequence": args.sequence.name,
+                                                 "frames": [few, many], "passes": args.passes,
+                                                 "repeats": args.repeats, "variants": results}, indent=1) + "\n")
     print("ratio to ResNet-18: " + " ".join(f"{text} {r['ratio']:.2f}" for text, r in results.items()))
     return 0
 

@@ -36,7 +36,7 @@ from tqdm import tqdm
 from ltr.admin.loading import load_network
 from ltr.admin.paths import resolve_dataset_root
 from ltr.dataset.benchmarks import load_dataset
-from ltr.dataset.benchmarks.sequence import Sequence
+from ltr.dataset.benchmarks.sequence import Sequence, back_and_forth
 from ltr.train_settings.datasets import SELECTION_SEQUENCES, selection_sequences
 from ltr.utils.device import resolve_device
 from ltr.utils.files import atomic_write_text
@@ -105,12 +105,9 @@ def first_frames(sequence: Sequence, count: int) -> Sequence:
     return reordered(sequence, np.arange(min(count, len(sequence.frames))))
 
 
-def back_and_forth(sequence: Sequence, passes: int) -> Sequence:
-    """``sequence`` played ``passes`` times, alternately forward and backward (0, .., N-1, N-2, .., 0, 1, ..): a longer
-    test of the same frames, where the target must be kept through every appearance change again and again."""
-    forward = np.arange(len(sequence.frames))
-    order = [forward] + [(forward[::-1] if turn % 2 else forward)[1:] for turn in range(1, passes)]
-    return reordered(sequence, np.concatenate(order))
+def played_back_and_forth(sequence: Sequence, passes: int) -> Sequence:
+    """``sequence`` played ``passes`` times, alternately forward and backward (``back_and_forth``)."""
+    return reordered(sequence, back_and_forth(len(sequence.frames), passes))
 
 
 def evaluate(tracker: AtomEbmTracker, domains: dict[str, list[Sequence]], seed: int) -> dict:
@@ -208,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.max_frames:
         domains = {domain: [first_frames(s, args.max_frames) for s in sequences] for domain, sequences in domains.items()}
     if args.passes > 1:
-        domains = {domain: [back_and_forth(s, args.passes) for s in sequences] for domain, sequences in domains.items()}
+        domains = {domain: [played_back_and_forth(s, args.passes) for s in sequences]
+                   for domain, sequences in domains.items()}
     names = list(domains)
     print("| setting | AUC | AUC per run | OP50 | OP75 | " + " | ".join(f"AUC {n}" for n in names) + " |")
     print("|---" * (5 + len(names)) + "|")

@@ -74,9 +74,11 @@ def test_back_and_forth_plays_frames_and_boxes_in_turn(sweep):
 
     boxes = np.arange(16, dtype=np.float64).reshape(4, 4)
     sequence = Sequence("s", ["f0", "f1", "f2", "f3"], boxes, "otb", target_visible=np.array([1, 1, 0, 1], bool))
-    played = sweep.back_and_forth(sequence, 3)
+    played = sweep.played_back_and_forth(sequence, 3)
     order = [0, 1, 2, 3, 2, 1, 0, 1, 2, 3]
     assert played.frames == [f"f{i}" for i in order]
     np.testing.assert_array_equal(played.ground_truth, boxes[order])
     assert played.target_visible.tolist() == [i != 2 for i in order]
-    assert sweep.back_and_forth(sequence, 1).frames == sequence.frames
+    assert sweep.played_back_and_forth(sequence, 1).frames == sequence.frames
+    with pytest.raises(ValueError, match="passes >= 1"):
+        sweep.played_back_and_forth(sequence, 0)

@@ -86,3 +86,13 @@ class Sequence:
 
     def __repr__(self) -> str:
         return f"Sequence(name={self.name!r}, dataset={self.dataset!r}, frames={len(self.frames)})"
+
+
+def back_and_forth(length: int, passes: int) -> np.ndarray:
+    """Frame indices of a clip of ``length`` frames played ``passes`` times, alternately forward and backward
+    (0, .., N-1, N-2, .., 0, 1, ..; the turning frames are not repeated): ``passes * (N - 1) + 1`` indices. A longer
+    test of the same frames, where a tracker must keep the target through every appearance change again and again."""
+    if length < 1 or passes < 1:
+        raise ValueError(f"need length >= 1 and passes >= 1, got {length} and {passes}")
+    forward = np.arange(length)
+    return np.concatenate([forward] + [(forward[::-1] if turn % 2 else forward)[1:] for turn in range(1, passes)])
