@@ -36,7 +36,8 @@ class AtomEbmParams:
 
     Sampling geometry:
         image_sample_size: side of the square crop fed to the backbone (px); layer3 map = size / 16.
-        search_area_scale: the crop covers a square of area ``search_area_scale**2 * w * h``.
+        search_area_scale: the crop covers a square of area ``search_area_scale**2 * w * h`` (for targets that are
+            not small: see ``small_target_fraction``).
         iou_search_area_scale: search area of the IoU-Net's crop; None = the search-area factor the network was
             trained with (its ``input_spec``: 5 for the bundled model and the reference). A value that differs from
             the network's is used, with a warning.
