@@ -120,8 +120,9 @@ def evaluate(tracker: AtomEbmTracker, domains: dict[str, list[Sequence]], seed: 
             boxes, _, _ = run_sequence(tracker, sequence)
             ground_truth = sequence.ground_truth[:len(boxes)]
             dataset = scoring_dataset(sequence.dataset, ground_truth)
-            metrics = sequence_metrics(one_based(boxes, sequence.box_origin), one_based(ground_truth, sequence.box_origin),
-                                       dataset=dataset, target_visible=sequence.target_visible)
+            metrics = sequence_metrics(one_based(boxes, sequence.box_origin),
+                                       one_based(ground_truth, sequence.box_origin), dataset=dataset,
+                                       target_visible=sequence.target_visible)
             metrics.update(failure_measures(boxes, ground_truth))
             per_sequence[sequence.name] = {key: float(metrics[key]) for key in METRICS}
     per_domain = {domain: {key: _nanmean([per_sequence[s.name][key] for s in sequences]) for key in METRICS}

@@ -10,8 +10,9 @@ Each settings module in ``ltr/train_settings/bbreg/`` defines a recipe and calls
   the unused layer4/fc stay frozen.
 * With ``feature_cache_pairs`` set (``--cache-pairs`` overrides it; 0 turns the cache off), the frozen backbone
   runs once over that many processed pairs and their layer2/layer3 features are cached on disk
-  (``ltr.data.feature_cache``); training then reads the cache and draws fresh proposals each epoch. An epoch is ``samples_per_epoch`` (or ``--samples-per-epoch``) samples, and
-  consecutive epochs walk on through the cache, so a cache larger than an epoch is validated more often.
+  (``ltr.data.feature_cache``); training then reads the cache and draws fresh proposals each epoch. An epoch is
+  ``samples_per_epoch`` (or ``--samples-per-epoch``) samples, and consecutive epochs walk on through the cache, so a
+  cache larger than an epoch is validated more often.
 * An ImageNet backbone comes from ``--backbone-weights FILE``, else ``$ATOM_EBM_BACKBONE_WEIGHTS``, else
   torchvision's download (``ltr.admin.paths.backbone_weights_file``).
 * ``--batch-size`` and ``--samples-per-epoch`` count all processes together, so an epoch is the same data

@@ -309,7 +309,8 @@ def test_a_small_target_gets_a_wider_classifier_crop_and_a_smaller_filter(checkp
     recorder.calls.clear()
     tracker.track(frames[1])
     search_area, filter_size = (5.0, 4) if small else (3.0, 6)
-    torch.testing.assert_close(recorder.calls[0][0], _expected_crop(tracker, frames[1], center, (side, side), search_area))
+    expected = _expected_crop(tracker, frames[1], center, (side, side), search_area)
+    torch.testing.assert_close(recorder.calls[0][0], expected)
     assert tracker.classifier.model.filter.shape[-2:] == (filter_size, filter_size)
     assert (tracker.sequence_params is tracker.params) != small
 
@@ -319,6 +320,7 @@ def test_small_target_rule_follows_the_geometric_mean_side():
     assert params.for_sequence((40, 40), (1280, 720)).search_area_scale == 5.0  # 4.2 % of 960 px
     assert params.for_sequence((40, 40), (1280, 720)).filter_size == 4
     assert params.for_sequence((100, 50), (1280, 720)) is params  # 7.4 %
-    assert with_overrides(params, {"small_target_fraction": 0.0}).for_sequence((4, 4), (1280, 720)).search_area_scale == 3.0
+    switched_off = with_overrides(params, {"small_target_fraction": 0.0})
+    assert switched_off.for_sequence((4, 4), (1280, 720)) is switched_off
     with pytest.raises(ValueError, match="small_target_fraction"):
         with_overrides(params, {"small_target_fraction": 1.0})

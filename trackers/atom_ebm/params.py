@@ -213,7 +213,8 @@ class AtomEbmParams:
         """The settings for a sequence whose first box is ``target_size`` (w, h) in an ``image_size`` (w, h) frame:
         these, or for a small target (geometric-mean side below ``small_target_fraction`` of the image's) the
         small-target search area and filter size."""
-        if math.sqrt(target_size[0] * target_size[1]) < self.small_target_fraction * math.sqrt(image_size[0] * image_size[1]):
+        target_side = math.sqrt(target_size[0] * target_size[1])
+        if target_side < self.small_target_fraction * math.sqrt(image_size[0] * image_size[1]):
             return replace(self, search_area_scale=self.small_target_search_area_scale,
                            filter_size=self.small_target_filter_size)
         return self
