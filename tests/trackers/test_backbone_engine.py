@@ -14,7 +14,7 @@ from ltr.data.normalization import ImageNormalizer
 from ltr.data.search_region import SearchRegion
 from ltr.utils.image_io import read_image
 from pytracking.demo import demo_sequence, zero_based
-from trackers.atom_ebm.backbone_engine import BackboneEngine
+from trackers.atom_ebm.backbone_engine import BackboneEngine, engine_cache_dir
 from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.params import AtomEbmParams, with_overrides
 from trackers.atom_ebm.tracker import AtomEbmTracker
@@ -53,6 +53,63 @@ def test_engine_matches_eager_float32(net, crops, precision, tolerance):
         assert got[name].dtype == torch.float32 and got[name].shape == want[name].shape
         relative = float((got[name] - want[name]).norm() / want[name].norm())
         assert relative < tolerance, (precision, name, relative)  # bf16: ~1 %, int8: ~5 % of the norm
+
+
+#: one process tracking's first backbone pass: int8 on the crops in argv[1], layer3 saved to argv[2]
+_ENGINE_RUN = """
+import logging, sys, torch
+logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+from ltr.admin.loading import load_network
+from trackers.atom_ebm.backbone_engine import BackboneEngine
+from trackers.atom_ebm.weights import bundled_model_path
+engine = BackboneEngine(load_network(bundled_model_path()), "int8", torch.device("cpu"))
+torch.save(engine(torch.load(sys.argv[1], weights_only=True), ["layer3"])["layer3"], sys.argv[2])
+"""
+
+
+def test_the_kernel_folder_is_keyed_by_weights_calibration_and_versions(net, tmp_path, monkeypatch):
+    monkeypatch.setenv("ATOM_EBM_ENGINE_CACHE", str(tmp_path))
+    folder = engine_cache_dir(net, "int8")
+    assert folder.parent == tmp_path and folder.name.startswith("int8-") and "-torchao" in folder.name
+    assert f"-torch{torch.__version__.split('+')[0]}" in folder.name and engine_cache_dir(net, "bf16") != folder
+    other = load_network(bundled_model_path())
+    assert engine_cache_dir(other, "int8") == folder  # the same model loaded again
+    other.int8_calibration = {key: value.clone() for key, value in other.int8_calibration.items()}
+    next(value for value in other.int8_calibration.values() if value.is_floating_point()).mul_(2.0)
+    assert engine_cache_dir(other, "int8") != folder
+    with torch.no_grad():
+        other.feature_extractor.conv1.weight.add_(1e-3)
+    assert engine_cache_dir(other, "bf16") != engine_cache_dir(net, "bf16")
+
+
+@pytest.mark.slow
+def test_a_corrupt_kernel_folder_is_rebuilt_with_one_warning(net, crops, tmp_path):
+    """Two processes, as in use: the first compiles into the model's folder, the second finds it corrupt."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "ATOM_EBM_ENGINE_CACHE": str(tmp_path / "engines")}
+    torch.save(crops, tmp_path / "crops.pt")
+
+    def run(out: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", _ENGINE_RUN, str(tmp_path / "crops.pt"), str(tmp_path / out)],
+                              env=env, capture_output=True, text=True, timeout=300)
+
+    first = run("first.pt")
+    assert first.returncode == 0, first.stderr
+    (folder,) = (tmp_path / "engines").iterdir()
+    assert any(folder.rglob("*.so")), "the compiled kernels are written to the model's folder"
+    for file in folder.rglob("*"):
+        if file.is_file():
+            file.write_bytes(b"garbage")
+    second = run("second.pt")
+    assert second.returncode == 0, second.stderr
+    warnings = [line for line in second.stderr.splitlines() if line.startswith("trackers.atom_ebm.backbone_engine")]
+    assert len(warnings) == 1 and "could not be loaded" in warnings[0] and str(folder) in warnings[0], second.stderr
+    torch.testing.assert_close(torch.load(tmp_path / "second.pt", weights_only=True),
+                               torch.load(tmp_path / "first.pt", weights_only=True))
+    assert not any(f.read_bytes() == b"garbage" for f in folder.rglob("*") if f.is_file())
 
 
 def test_fp32_engine_is_the_network_itself(net, crops):

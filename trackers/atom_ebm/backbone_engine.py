@@ -11,20 +11,28 @@ in bfloat16 (``trackers.atom_ebm.iou_refinement``).
 Compiled precisions build one graph per square crop side on first use and run batches image by image (one compiled
 shape a side: the first frame's augmented batch costs no extra compilation). The graphs freeze the weights and
 belong to the network object: trackers built on it in one process share them (load a network anew after changing
-its weights). Inductor keeps the compiled kernels in its on-disk cache (``$TORCHINDUCTOR_CACHE_DIR``), keyed by the
-graph, its frozen weights and the torch version, so a second process with the same model compiles much faster
-(docs/speed.md: the demo's start-up with an empty and with a warm cache).
+its weights). The compiled kernels are kept on disk in a folder of their own (``engine_cache_dir``: named by the
+precision, a sha256 of the backbone weights and int8 calibration, and the torch / torchao versions; under
+``$ATOM_EBM_ENGINE_CACHE``, else inductor's cache directory), so a second process with the same model starts much
+faster (docs/speed.md) and another model or engine version never reads them. A folder whose kernels fail to load
+(a corrupt file: inductor raises on it) is deleted and rebuilt, with a one-line warning.
 """
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import importlib.util
 import logging
+import os
+import shutil
 import weakref
 from collections import OrderedDict
-from typing import Callable, Sequence
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
 
 import torch
 
+from ltr.models.backbone.resnet import state_dict_sha256
 from ltr.utils.quiet_logs import quiet_loggers
 from trackers.atom_ebm.params import PRECISIONS
 
@@ -32,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 #: the layers the compiled graphs return
 COMPILED_LAYERS = ("layer2", "layer3")
+#: root of the compiled-kernel folders (default: ``atom_ebm`` in inductor's cache directory)
+ENGINE_CACHE_ENV = "ATOM_EBM_ENGINE_CACHE"
 
 Graph = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 #: network -> (precision, crop side) -> compiled graph
@@ -69,6 +79,7 @@ class BackboneEngine:
         self.net = net
         self.precision = precision
         self._graphs = _GRAPHS.setdefault(net, {}) if precision != "fp32" else {}
+        self.cache_dir = engine_cache_dir(net, precision) if precision != "fp32" else None
 
     def __call__(self, images: torch.Tensor, layers: Sequence[str]) -> "OrderedDict[str, torch.Tensor]":
         if self.precision == "fp32":
@@ -97,18 +108,75 @@ class BackboneEngine:
             module = quantize_int8(backbone, self.net.int8_calibration, (1, 3, side, side))
         else:
             module = ExportableBackbone(backbone).eval()
-        compiled = torch.compile(module)
-        autocast = self.precision == "bf16"
+        example = torch.zeros(1, 3, side, side)
+        existed = self.cache_dir.is_dir()
+        try:
+            compiled = self._compile(module, example)
+        except Exception as error:  # inductor raises (InductorError) on a kernel file it cannot load
+            if not existed:
+                raise
+            logger.warning("engine cache %s could not be loaded (%s); rebuilding it", self.cache_dir,
+                           str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
+            shutil.rmtree(self.cache_dir, ignore_errors=True)
+            torch._dynamo.reset()  # forget the failed compilation
+            compiled = self._compile(module, example)
 
         def run(image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            # freezing folds the weights into the graph (prepacked int8 / bf16 kernels); compilation happens in
-            # the first call, so the setting applies to it alone
-            with (torch.no_grad(), torch._inductor.config.patch(freezing=True),
-                  torch.autocast("cpu", torch.bfloat16, enabled=autocast),
-                  quiet_loggers("torch.utils.cpp_extension")):  # "No CUDA runtime is found" on CPU-only machines
+            with self._compiled_context():
                 return compiled(image)
 
         return run
+
+    def _compile(self, module: torch.nn.Module, example: torch.Tensor) -> Callable:
+        """``torch.compile(module)``, compiled now by one call on ``example`` with the kernels in ``cache_dir``."""
+        compiled = torch.compile(module)
+        with self._compiled_context(), _inductor_cache_dir(self.cache_dir):
+            compiled(example)
+        return compiled
+
+    def _compiled_context(self) -> contextlib.ExitStack:
+        # freezing folds the weights into the graph (prepacked int8 / bf16 kernels) when it compiles
+        stack = contextlib.ExitStack()
+        stack.enter_context(torch.no_grad())
+        stack.enter_context(torch._inductor.config.patch(freezing=True))
+        stack.enter_context(torch.autocast("cpu", torch.bfloat16, enabled=self.precision == "bf16"))
+        stack.enter_context(quiet_loggers("torch.utils.cpp_extension"))  # "No CUDA runtime is found" on CPU machines
+        return stack
+
+
+def engine_cache_dir(net, precision: str) -> Path:
+    """The folder of the compiled kernels of ``net``'s backbone at ``precision`` (bf16 or int8):
+    ``<root>/<precision>-<sha256 of the weights and int8 calibration, 16 hex>-torch<version>[-torchao<version>]``, root
+    ``$ATOM_EBM_ENGINE_CACHE``, else ``atom_ebm`` in inductor's cache directory."""
+    from torch._inductor.runtime.cache_dir_utils import default_cache_dir
+
+    digest = hashlib.sha256(state_dict_sha256(net.feature_extractor).encode())
+    versions = f"torch{torch.__version__.split('+')[0]}"
+    if precision == "int8":
+        from ltr.models.backbone.quantization import engine_versions
+
+        calibration = net.int8_calibration
+        for key in sorted(calibration):
+            digest.update(key.encode())
+            digest.update(calibration[key].detach().cpu().contiguous().numpy().tobytes())
+        versions += f"-torchao{engine_versions()['torchao']}"
+    inductor_root = os.environ.get("TORCHINDUCTOR_CACHE_DIR") or default_cache_dir()
+    root = os.environ.get(ENGINE_CACHE_ENV) or os.path.join(inductor_root, "atom_ebm")
+    return Path(root) / f"{precision}-{digest.hexdigest()[:16]}-{versions}"
+
+
+@contextlib.contextmanager
+def _inductor_cache_dir(folder: Path) -> Iterator[None]:
+    """Inductor writes and reads its compiled kernels in ``folder`` (it reads ``$TORCHINDUCTOR_CACHE_DIR`` each time)."""
+    previous = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(folder)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("TORCHINDUCTOR_CACHE_DIR", None)
+        else:
+            os.environ["TORCHINDUCTOR_CACHE_DIR"] = previous
 
 
 def _have_cpp_compiler() -> bool:
