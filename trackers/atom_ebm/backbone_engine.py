@@ -20,7 +20,6 @@ faster (docs/speed.md) and another model or engine version never reads them. A f
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib.util
 import logging
 import os
@@ -32,7 +31,7 @@ from typing import Callable, Iterator, Sequence
 
 import torch
 
-from ltr.models.backbone.resnet import state_dict_sha256
+from ltr.models.backbone.resnet import tensors_sha256
 from ltr.utils.quiet_logs import quiet_loggers
 from trackers.atom_ebm.params import PRECISIONS
 
@@ -79,7 +78,6 @@ class BackboneEngine:
         self.net = net
         self.precision = precision
         self._graphs = _GRAPHS.setdefault(net, {}) if precision != "fp32" else {}
-        self.cache_dir = engine_cache_dir(net, precision) if precision != "fp32" else None
 
     def __call__(self, images: torch.Tensor, layers: Sequence[str]) -> "OrderedDict[str, torch.Tensor]":
         if self.precision == "fp32":
@@ -109,17 +107,18 @@ class BackboneEngine:
         else:
             module = ExportableBackbone(backbone).eval()
         example = torch.zeros(1, 3, side, side)
-        existed = self.cache_dir.is_dir()
+        folder = engine_cache_dir(self.net, self.precision)  # hashed here: only when a graph is compiled
+        existed = folder.is_dir()
         try:
-            compiled = self._compile(module, example)
+            compiled = self._compile(module, example, folder)
         except Exception as error:  # inductor raises (InductorError) on a kernel file it cannot load
             if not existed:
                 raise
-            logger.warning("engine cache %s could not be loaded (%s); rebuilding it", self.cache_dir,
+            logger.warning("engine cache %s could not be loaded (%s); rebuilding it", folder,
                            str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
-            shutil.rmtree(self.cache_dir, ignore_errors=True)
+            shutil.rmtree(folder, ignore_errors=True)
             torch._dynamo.reset()  # forget the failed compilation
-            compiled = self._compile(module, example)
+            compiled = self._compile(module, example, folder)
 
         def run(image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             with self._compiled_context():
@@ -127,10 +126,10 @@ class BackboneEngine:
 
         return run
 
-    def _compile(self, module: torch.nn.Module, example: torch.Tensor) -> Callable:
-        """``torch.compile(module)``, compiled now by one call on ``example`` with the kernels in ``cache_dir``."""
+    def _compile(self, module: torch.nn.Module, example: torch.Tensor, folder: Path) -> Callable:
+        """``torch.compile(module)``, compiled now by one call on ``example`` with the kernels in ``folder``."""
         compiled = torch.compile(module)
-        with self._compiled_context(), _inductor_cache_dir(self.cache_dir):
+        with self._compiled_context(), _inductor_cache_dir(folder):
             compiled(example)
         return compiled
 
@@ -150,19 +149,16 @@ def engine_cache_dir(net, precision: str) -> Path:
     ``$ATOM_EBM_ENGINE_CACHE``, else ``atom_ebm`` in inductor's cache directory."""
     from torch._inductor.runtime.cache_dir_utils import default_cache_dir
 
-    digest = hashlib.sha256(state_dict_sha256(net.feature_extractor).encode())
+    tensors = dict(net.feature_extractor.state_dict())
     versions = f"torch{torch.__version__.split('+')[0]}"
     if precision == "int8":
         from ltr.models.backbone.quantization import engine_versions
 
-        calibration = net.int8_calibration
-        for key in sorted(calibration):
-            digest.update(key.encode())
-            digest.update(calibration[key].detach().cpu().contiguous().numpy().tobytes())
+        tensors.update((f"int8_calibration.{key}", value) for key, value in sorted(net.int8_calibration.items()))
         versions += f"-torchao{engine_versions()['torchao']}"
     inductor_root = os.environ.get("TORCHINDUCTOR_CACHE_DIR") or default_cache_dir()
     root = os.environ.get(ENGINE_CACHE_ENV) or os.path.join(inductor_root, "atom_ebm")
-    return Path(root) / f"{precision}-{digest.hexdigest()[:16]}-{versions}"
+    return Path(root) / f"{precision}-{tensors_sha256(tensors)[:16]}-{versions}"
 
 
 @contextlib.contextmanager

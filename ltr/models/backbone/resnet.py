@@ -13,13 +13,14 @@ import hashlib
 import os
 from collections import OrderedDict
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import torch
 from torchvision.models import ResNet18_Weights, ResNet50_Weights
 from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
 
-__all__ = ["ResNetBackbone", "resnet18", "resnet50", "LAYER_NAMES", "load_backbone_weights", "state_dict_sha256"]
+__all__ = ["ResNetBackbone", "resnet18", "resnet50", "LAYER_NAMES", "load_backbone_weights", "state_dict_sha256",
+           "tensors_sha256"]
 
 #: layers in execution order; "conv1" is the stem output after ReLU (stride 2), "fc" the classifier logits
 LAYER_NAMES = ("conv1", "layer1", "layer2", "layer3", "layer4", "fc")
@@ -147,8 +148,13 @@ def load_backbone_weights(model: ResNetBackbone, state_dict: dict, source: str) 
 
 def state_dict_sha256(module: torch.nn.Module) -> str:
     """sha256 over the module's state-dict keys and tensor bytes: identifies backbone weights however they were loaded."""
+    return tensors_sha256(module.state_dict())
+
+
+def tensors_sha256(tensors: Mapping[str, torch.Tensor]) -> str:
+    """sha256 over the keys and tensor bytes of ``tensors``, in their order."""
     digest = hashlib.sha256()
-    for key, tensor in module.state_dict().items():
+    for key, tensor in tensors.items():
         digest.update(key.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()
