@@ -16,6 +16,8 @@ import math
 
 import numpy as np
 
+from ltr.dataset.base import box_validity
+
 #: a sequence counts as "lost" beyond this percent of lost frames, as "drift" beyond this median centre error (target
 #: sizes) and as "scale" where the kept boxes are this factor too large or too small
 LOST, DRIFT, SCALE = 20.0, 0.25, 1.25
@@ -29,7 +31,7 @@ def failure_measures(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
     gt = np.asarray(gt, dtype=np.float64)
     if pred.shape != gt.shape or gt.ndim != 2 or gt.shape[1] != 4:
         raise ValueError(f"need two [N, 4] box arrays of one shape, got {pred.shape} and {gt.shape}")
-    valid = np.isfinite(gt).all(axis=1) & (gt[:, 2:] > 0).all(axis=1)
+    valid = box_validity(gt)
     if not valid.any():
         return {"lost": math.nan, "drift": math.nan, "size_ratio": math.nan}
     pred, gt = pred[valid], gt[valid]
