@@ -261,9 +261,10 @@ def _run(options: TrainingOptions, recipe: BBRegRecipe, context: DistributedCont
     optimizer = torch.optim.Adam(groups, lr=recipe.lr)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=recipe.lr_step, gamma=recipe.lr_gamma)
 
+    cpu_bf16 = has_bfloat16_units() if options.cpu_bf16 is None else options.cpu_bf16
     config = TrainerConfig(
         epochs=epochs, checkpoint_dir=checkpoints, log_dir=log_dir(options.workspace, options.module, options.name),
-        amp=options.amp, cpu_bf16=has_bfloat16_units() if options.cpu_bf16 is None else options.cpu_bf16, grad_clip_norm=options.grad_clip_norm, channels_last=channels_last,
+        amp=options.amp, cpu_bf16=cpu_bf16, grad_clip_norm=options.grad_clip_norm, channels_last=channels_last,
         val_interval=recipe.val_interval, keep_checkpoints=options.keep_checkpoints, show_progress=options.progress,
         metadata={"settings": options.settings_name, "options": options.to_json(), "recipe": recipe.to_json(),
                   "net_constructor": constructor, "objective": recipe.objective, "world_size": context.world_size},
