@@ -2,7 +2,7 @@
 
     python experiments/sweep_parameters.py [--checkpoint F] [--variants PARAM[:KEY=VALUE,...] ...]
         [--sweep KEY=V1,V2 ...] [--data LOADER:FOLDER:SEQ1,SEQ2 ... | --domains drone sports ...] [--data-root DIR]
-        [--seeds 2] [--max-frames 0] [--passes 1] [--threads N] [--device cpu] [--json OUT.json]
+        [--seeds 2] [--max-frames 0] [--frame-step 1] [--passes 1] [--threads N] [--device cpu] [--json OUT.json]
 
 Every variant (a parameter set with overrides, default ``default``), crossed with every combination of the ``--sweep``
 values (Python literals, separated by the commas outside brackets; bare words are strings; a sweep value wins over
@@ -105,6 +105,11 @@ def first_frames(sequence: Sequence, count: int) -> Sequence:
     return reordered(sequence, np.arange(min(count, len(sequence.frames))))
 
 
+def every_kth_frame(sequence: Sequence, step: int) -> Sequence:
+    """Frames 0, step, 2 step, .. of ``sequence``: the same video at 1/step of its frame rate."""
+    return reordered(sequence, np.arange(0, len(sequence.frames), step))
+
+
 def played_back_and_forth(sequence: Sequence, passes: int) -> Sequence:
     """``sequence`` played ``passes`` times, alternately forward and backward (``back_and_forth``)."""
     return reordered(sequence, back_and_forth(len(sequence.frames), passes))
@@ -176,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="local data root (default: $ATOM_EBM_LOCAL_DATA)")
     parser.add_argument("--seeds", type=int, default=2, help="runs per setting (base seeds 0..N-1)")
     parser.add_argument("--max-frames", type=int, default=0, help="use only the first N frames (0 = all)")
+    parser.add_argument("--frame-step", type=int, default=1,
+                        help="use every K-th frame (a lower frame rate: K times the motion between frames)")
     parser.add_argument("--passes", type=int, default=1,
                         help="play each sequence this many times, alternately forward and backward (a longer test)")
     parser.add_argument("--threads", type=int, default=None, help="torch and OpenCV threads (default: torch's)")
@@ -188,8 +195,9 @@ def main(argv: list[str] | None = None) -> int:
                  with_overrides(get_parameters(param), {**overrides, **point}))
                 for text, (param, overrides) in ((text, parse_variant(text)) for text in args.variants)
                 for point in parse_grid(args.sweep)]
-        if args.seeds < 1 or args.passes < 1:
-            raise ValueError(f"--seeds and --passes must be >= 1, got {args.seeds} and {args.passes}")
+        if min(args.seeds, args.passes, args.frame_step) < 1:
+            raise ValueError(f"--seeds, --passes and --frame-step must be >= 1, got {args.seeds}, {args.passes} and "
+                             f"{args.frame_step}")
         device = resolve_device(args.device)
         data_root = resolve_dataset_root("local", args.data_root)
         if args.data:
@@ -205,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
         cv2.setNumThreads(args.threads)
     if args.max_frames:
         domains = {domain: [first_frames(s, args.max_frames) for s in sequences] for domain, sequences in domains.items()}
+    if args.frame_step > 1:
+        domains = {domain: [every_kth_frame(s, args.frame_step) for s in sequences]
+                   for domain, sequences in domains.items()}
     if args.passes > 1:
         domains = {domain: [played_back_and_forth(s, args.passes) for s in sequences]
                    for domain, sequences in domains.items()}
@@ -224,10 +235,10 @@ def main(argv: list[str] | None = None) -> int:
         per_domain = " | ".join(f"{row['per_domain'][n]['auc']:.1f}" for n in names)
         tqdm.write(f"| {label} | {row['auc']:.1f} | {per_run} | {row['op50']:.1f} | {row['op75']:.1f} | {per_domain} |")
         if args.json:  # after every setting, so an interrupted sweep keeps what it measured
-            atomic_write_text(args.json, json.dumps({"checkpoint": args.checkpoint,
-                                                     "domains": {d: [s.name for s in seqs] for d, seqs in domains.items()},
-                                                     "seeds": args.seeds, "passes": args.passes,
-                                                     "results": results}, indent=1) + "\n")
+            record = {"checkpoint": args.checkpoint,
+                      "domains": {d: [s.name for s in seqs] for d, seqs in domains.items()},
+                      "seeds": args.seeds, "passes": args.passes, "frame_step": args.frame_step, "results": results}
+            atomic_write_text(args.json, json.dumps(record, indent=1) + "\n")
     print("\nFailures (pytracking.analysis.failures):")
     for row in results:
         print(f"- {row['variant']}: {failure_line(row['per_sequence'])}")

@@ -82,3 +82,23 @@ def test_back_and_forth_plays_frames_and_boxes_in_turn(sweep):
     assert sweep.played_back_and_forth(sequence, 1).frames == sequence.frames
     with pytest.raises(ValueError, match="passes >= 1"):
         sweep.played_back_and_forth(sequence, 0)
+
+
+def test_every_kth_frame_keeps_frames_boxes_and_visibility_in_step(sweep):
+    import numpy as np
+
+    from ltr.dataset.benchmarks.sequence import Sequence
+
+    boxes = np.arange(20, dtype=np.float64).reshape(5, 4)
+    sequence = Sequence("s", [f"f{i}" for i in range(5)], boxes, "otb", target_visible=np.array([1, 1, 0, 1, 1], bool))
+    slower = sweep.every_kth_frame(sequence, 2)
+    assert slower.frames == ["f0", "f2", "f4"]
+    np.testing.assert_array_equal(slower.ground_truth, boxes[[0, 2, 4]])
+    assert slower.target_visible.tolist() == [True, False, True]
+    assert sweep.every_kth_frame(sequence, 1).frames == sequence.frames
+
+
+def test_bad_frame_step_is_a_one_line_error(sweep, tmp_path, capsys):
+    assert _run(sweep, tmp_path / "bad.json", "--frame-step", "0") == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "--frame-step must be >= 1" in error and error.rstrip().endswith("and 0")
