@@ -9,8 +9,10 @@ values (Python literals, separated by the commas outside brackets; bare words ar
 the variant's own), runs on every sequence ``--seeds`` times (base seeds 0, 1, ...: each sequence is seeded from its
 name and the base seed as in ``pytracking.evaluation.runner``, so a re-run with the same number of torch threads
 gives the same numbers). Scores use the evaluation metrics (pytracking protocol, on boxes moved to the 1-based
-convention: ``pytracking.analysis.metrics.one_based``), and each sequence's failure measures (lost frames, drift,
-size ratio: ``pytracking.analysis.failures``) end the report. The default sequences are the selection set
+convention: ``pytracking.analysis.metrics.one_based``). The report ends with each setting's difference to the first
+on the same sequences (``pytracking.analysis.paired``: an interval from resampling the sequences, and the largest
+single change) and each sequence's failure measures (lost frames, drift, size ratio:
+``pytracking.analysis.failures``). The default sequences are the selection set
 (``ltr.train_settings.datasets.SELECTION_SEQUENCES``: drone, sports, OTB, DAVIS and lost-target video that
 ``atom_ebm_real`` never trains on), reported per domain; the overall score is the mean of the domain means.
 ``--data`` names other sequences instead (one domain, "data"). The data root is ``--data-root``, else
@@ -42,6 +44,7 @@ from ltr.utils.device import resolve_device
 from ltr.utils.files import atomic_write_text
 from pytracking.analysis.failures import failure_measures, failure_mode
 from pytracking.analysis.metrics import one_based, scoring_dataset, sequence_metrics
+from pytracking.analysis.paired import paired_difference
 from pytracking.evaluation.runner import run_sequence, seed_sequence
 from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.params import parse_overrides, parse_value, with_overrides
@@ -151,6 +154,17 @@ def _nanmean(values: list[float]) -> float:
     return float(np.mean(finite)) if finite else float("nan")
 
 
+def paired_line(first: dict, row: dict, domains: dict[str, list[Sequence]]) -> str:
+    """``row``'s AUC against ``first``'s on the same sequences (``paired_difference``), e.g. "+1.0 (-0.4 .. +2.6);
+    up in 12, down in 9 sequences; largest change kite-surf +24.1"."""
+    names = {domain: [s.name for s in sequences] for domain, sequences in domains.items()}
+    auc = [{name: values["auc"] for name, values in r["per_sequence"].items()} for r in (first, row)]
+    diff = paired_difference(*auc, names)
+    name, change = diff.largest
+    return (f"{diff.mean:+.1f} ({diff.low:+.1f} .. {diff.high:+.1f}); up in {diff.up}, down in {diff.down} sequences; "
+            f"largest change {name} {change:+.1f}")
+
+
 def failure_line(per_sequence: dict[str, dict[str, float]]) -> str:
     """The sequences with a failure mode (``pytracking.analysis.failures``), e.g. "Diving scale (size 0.41)"."""
     found = []
@@ -239,6 +253,10 @@ def main(argv: list[str] | None = None) -> int:
                       "domains": {d: [s.name for s in seqs] for d, seqs in domains.items()},
                       "seeds": args.seeds, "passes": args.passes, "frame_step": args.frame_step, "results": results}
             atomic_write_text(args.json, json.dumps(record, indent=1) + "\n")
+    if len(results) > 1:
+        print(f"\nAgainst the first setting ({results[0]['variant']}; pytracking.analysis.paired, 90 % interval):")
+        for row in results[1:]:
+            print(f"- {row['variant']}: {paired_line(results[0], row, domains)}")
     print("\nFailures (pytracking.analysis.failures):")
     for row in results:
         print(f"- {row['variant']}: {failure_line(row['per_sequence'])}")
