@@ -11,7 +11,8 @@ name and the base seed as in ``pytracking.evaluation.runner``, so a re-run with 
 gives the same numbers). Scores use the evaluation metrics (pytracking protocol, on boxes moved to the 1-based
 convention: ``pytracking.analysis.metrics.one_based``). The report ends with each setting's difference to the first
 on the same sequences (``pytracking.analysis.paired``: an interval from resampling the sequences, and the largest
-single change) and each sequence's failure measures (lost frames, drift, size ratio:
+single change), with ``--passes`` > 1 the lost frames and size ratio of the first pass against the last (does the
+tracker degrade as the video goes on?), and each sequence's failure measures (lost frames, drift, size ratio:
 ``pytracking.analysis.failures``). The default sequences are the selection set
 (``ltr.train_settings.datasets.SELECTION_SEQUENCES``: drone, sports, OTB, DAVIS and lost-target video that
 ``atom_ebm_real`` never trains on), reported per domain; the overall score is the mean of the domain means.
@@ -52,6 +53,8 @@ from trackers.atom_ebm.tracker import AtomEbmTracker
 from trackers.atom_ebm.weights import resolve_checkpoint
 
 METRICS = ("auc", "op50", "op75", "precision", "lost", "drift", "size_ratio")
+#: with ``--passes`` > 1, the failure measures of the first and of the last pass too (does the tracker degrade?)
+PASS_METRICS = ("lost_first_pass", "lost_last_pass", "size_ratio_first_pass", "size_ratio_last_pass")
 
 
 def split_values(text: str) -> list[str]:
@@ -118,9 +121,21 @@ def played_back_and_forth(sequence: Sequence, passes: int) -> Sequence:
     return reordered(sequence, back_and_forth(len(sequence.frames), passes))
 
 
-def evaluate(tracker: AtomEbmTracker, domains: dict[str, list[Sequence]], seed: int) -> dict:
-    """Metrics of one base seed: per sequence (AUC, OP50, OP75, precision), per domain (means over its sequences)
-    and overall (the mean of the domain means)."""
+def pass_measures(boxes: np.ndarray, ground_truth: np.ndarray, passes: int) -> dict[str, float]:
+    """``lost`` and ``size_ratio`` (``failure_measures``) of the first and of the last pass of a clip played
+    ``passes`` times (``back_and_forth``: ``passes * (N - 1) + 1`` rows, pass k = rows k (N - 1) .. k (N - 1) + N - 1)."""
+    length = (len(boxes) - 1) // passes + 1
+    first = failure_measures(boxes[:length], ground_truth[:length])
+    last = failure_measures(boxes[-length:], ground_truth[-length:])
+    return {"lost_first_pass": first["lost"], "lost_last_pass": last["lost"],
+            "size_ratio_first_pass": first["size_ratio"], "size_ratio_last_pass": last["size_ratio"]}
+
+
+def evaluate(tracker: AtomEbmTracker, domains: dict[str, list[Sequence]], seed: int, passes: int = 1) -> dict:
+    """Metrics of one base seed: per sequence (AUC, OP50, OP75, precision, failure measures; with ``passes`` > 1 those
+    of the first and the last pass too: ``PASS_METRICS``), per domain (means over its sequences) and overall (the
+    mean of the domain means)."""
+    keys = metric_keys(passes)
     per_sequence = {}
     for sequences in domains.values():
         for sequence in sequences:
@@ -132,20 +147,27 @@ def evaluate(tracker: AtomEbmTracker, domains: dict[str, list[Sequence]], seed: 
                                        one_based(ground_truth, sequence.box_origin), dataset=dataset,
                                        target_visible=sequence.target_visible)
             metrics.update(failure_measures(boxes, ground_truth))
-            per_sequence[sequence.name] = {key: float(metrics[key]) for key in METRICS}
-    per_domain = {domain: {key: _nanmean([per_sequence[s.name][key] for s in sequences]) for key in METRICS}
+            if passes > 1:
+                metrics.update(pass_measures(boxes, ground_truth, passes))
+            per_sequence[sequence.name] = {key: float(metrics[key]) for key in keys}
+    per_domain = {domain: {key: _nanmean([per_sequence[s.name][key] for s in sequences]) for key in keys}
                   for domain, sequences in domains.items()}
-    overall = {key: _nanmean([values[key] for values in per_domain.values()]) for key in METRICS}
+    overall = {key: _nanmean([values[key] for values in per_domain.values()]) for key in keys}
     return {**overall, "per_domain": per_domain, "per_sequence": per_sequence}
 
 
-def _mean_over_runs(runs: list[dict], *path: str) -> dict[str, float]:
+def metric_keys(passes: int) -> tuple[str, ...]:
+    """The metrics recorded per sequence, domain and run: ``METRICS``, and ``PASS_METRICS`` with several passes."""
+    return METRICS + PASS_METRICS if passes > 1 else METRICS
+
+
+def _mean_over_runs(runs: list[dict], keys: tuple[str, ...], *path: str) -> dict[str, float]:
     """Mean over runs of the metric dict at ``path`` (e.g. ("per_domain", "drone"))."""
     def at(run):
         for key in path:
             run = run[key]
         return run
-    return {key: _nanmean([at(run)[key] for run in runs]) for key in METRICS}
+    return {key: _nanmean([at(run)[key] for run in runs]) for key in keys}
 
 
 def _nanmean(values: list[float]) -> float:
@@ -234,15 +256,17 @@ def main(argv: list[str] | None = None) -> int:
         domains = {domain: [played_back_and_forth(s, args.passes) for s in sequences]
                    for domain, sequences in domains.items()}
     names = list(domains)
+    keys = metric_keys(args.passes)
     print("| setting | AUC | AUC per run | OP50 | OP75 | " + " | ".join(f"AUC {n}" for n in names) + " |")
     print("|---" * (5 + len(names)) + "|")
     results = []
     for label, setting, params in tqdm(grid, desc="settings", unit="setting"):
         tracker = AtomEbmTracker(net, params, device)
-        runs = [evaluate(tracker, domains, seed) for seed in range(args.seeds)]
-        row = {"variant": label, "setting": setting, "auc_per_run": [run["auc"] for run in runs], **_mean_over_runs(runs),
-               "per_domain": {domain: _mean_over_runs(runs, "per_domain", domain) for domain in names},
-               "per_sequence": {s.name: _mean_over_runs(runs, "per_sequence", s.name)
+        runs = [evaluate(tracker, domains, seed, args.passes) for seed in range(args.seeds)]
+        row = {"variant": label, "setting": setting, "auc_per_run": [run["auc"] for run in runs],
+               **_mean_over_runs(runs, keys),
+               "per_domain": {domain: _mean_over_runs(runs, keys, "per_domain", domain) for domain in names},
+               "per_sequence": {s.name: _mean_over_runs(runs, keys, "per_sequence", s.name)
                                 for sequences in domains.values() for s in sequences}}
         results.append(row)
         per_run = " / ".join(f"{auc:.1f}" for auc in row["auc_per_run"])
@@ -257,6 +281,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nAgainst the first setting ({results[0]['variant']}; pytracking.analysis.paired, 90 % interval):")
         for row in results[1:]:
             print(f"- {row['variant']}: {paired_line(results[0], row, domains)}")
+    if args.passes > 1:
+        print("\nFirst pass -> last pass (lost % of frames and size ratio, mean over sequences):")
+        for row in results:
+            print(f"- {row['variant']}: lost {row['lost_first_pass']:.1f} -> {row['lost_last_pass']:.1f}, size ratio "
+                  f"{row['size_ratio_first_pass']:.2f} -> {row['size_ratio_last_pass']:.2f}")
     print("\nFailures (pytracking.analysis.failures):")
     for row in results:
         print(f"- {row['variant']}: {failure_line(row['per_sequence'])}")

@@ -104,3 +104,17 @@ def test_bad_frame_step_is_a_one_line_error(sweep, tmp_path, capsys):
     assert _run(sweep, tmp_path / "bad.json", "--frame-step", "0") == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "--frame-step must be >= 1" in error and error.rstrip().endswith("and 0")
+
+
+def test_pass_measures_compare_the_first_and_the_last_pass(sweep):
+    import numpy as np
+
+    # a 3-frame clip played twice: 5 rows, pass 1 = rows 0-2, pass 2 = rows 2-4; 10 px target
+    truth = np.array([[0.0, 0.0, 10.0, 10.0]] * 5)
+    track = truth.copy()
+    track[3, :2] = 50.0  # pass 2: one of 3 frames off by 5 target sizes
+    track[4, 2:] = 20.0  # pass 2: a kept frame at twice the size
+    measures = sweep.pass_measures(track, truth, 2)
+    assert measures["lost_first_pass"] == 0.0 and measures["lost_last_pass"] == pytest.approx(100 / 3)
+    assert measures["size_ratio_first_pass"] == 1.0
+    assert measures["size_ratio_last_pass"] == pytest.approx(2.0 ** 0.5)  # geometric mean of 1 and 2
