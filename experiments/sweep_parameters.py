@@ -123,7 +123,8 @@ def played_back_and_forth(sequence: Sequence, passes: int) -> Sequence:
 
 def pass_measures(boxes: np.ndarray, ground_truth: np.ndarray, passes: int) -> dict[str, float]:
     """``lost`` and ``size_ratio`` (``failure_measures``) of the first and of the last pass of a clip played
-    ``passes`` times (``back_and_forth``: ``passes * (N - 1) + 1`` rows, pass k = rows k (N - 1) .. k (N - 1) + N - 1)."""
+    ``passes`` times (``back_and_forth``: ``passes * (N - 1) + 1`` rows; pass k is rows k (N - 1) .. k (N - 1) + N - 1,
+    counting from 0)."""
     length = (len(boxes) - 1) // passes + 1
     first = failure_measures(boxes[:length], ground_truth[:length])
     last = failure_measures(boxes[-length:], ground_truth[-length:])
