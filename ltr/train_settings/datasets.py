@@ -106,7 +106,7 @@ VALIDATION_DOMAINS = ("drone", "sports", "otb", "davis")
 def selection_sequences(data_root: str | os.PathLike, domains: tuple[str, ...] | None = None
                         ) -> dict[str, list[Sequence]]:
     """The selection set under the local data root, domain -> sequences (all domains of ``SELECTION_SEQUENCES`` by
-    default); 0-based boxes.
+    default); boxes in each set's own convention (``Sequence.box_origin``).
 
     Raises:
         FileNotFoundError: a sequence folder is missing (the message names it).
