@@ -178,14 +178,10 @@ def _nanmean(values: list[float]) -> float:
 
 
 def paired_line(first: dict, row: dict, domains: dict[str, list[Sequence]]) -> str:
-    """``row``'s AUC against ``first``'s on the same sequences (``paired_difference``), e.g. "+1.0 (-0.4 .. +2.6);
-    up in 12, down in 9 sequences; largest change kite-surf +24.1"."""
+    """``row``'s AUC against ``first``'s on the same sequences (``paired_difference``, one line)."""
     names = {domain: [s.name for s in sequences] for domain, sequences in domains.items()}
     auc = [{name: values["auc"] for name, values in r["per_sequence"].items()} for r in (first, row)]
-    diff = paired_difference(*auc, names)
-    name, change = diff.largest
-    return (f"{diff.mean:+.1f} ({diff.low:+.1f} .. {diff.high:+.1f}); up in {diff.up}, down in {diff.down} sequences; "
-            f"largest change {name} {change:+.1f}")
+    return paired_difference(*auc, names).summary()
 
 
 def failure_line(per_sequence: dict[str, dict[str, float]]) -> str:

@@ -28,6 +28,12 @@ class PairedDifference:
     down: int
     largest: tuple[str, float]
 
+    def summary(self) -> str:
+        """One line, e.g. "+1.0 (-0.4 .. +2.6); up in 12, down in 9 sequences; largest change kite-surf +24.1"."""
+        name, change = self.largest
+        return (f"{self.mean:+.1f} ({self.low:+.1f} .. {self.high:+.1f}); up in {self.up}, down in {self.down} "
+                f"sequences; largest change {name} {change:+.1f}")
+
 
 def domain_weighted_mean(values: dict[str, float], domains: dict[str, list[str]]) -> float:
     """The mean over domains of each domain's mean over its sequences' ``values``."""

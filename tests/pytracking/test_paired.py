@@ -48,3 +48,8 @@ def test_seeded_and_bad_input():
         paired_difference(a, b, {"d": []})
     with pytest.raises(ValueError, match="confidence"):
         paired_difference(a, b, domains, confidence=1.0)
+
+
+def test_summary_is_one_line_with_signed_numbers():
+    diff = paired_difference({"a": 0.0, "b": 0.0}, {"a": 0.0, "b": 2.0}, {"d": ["a", "b"]}, resamples=4000)
+    assert diff.summary() == "+1.0 (+0.0 .. +2.0); up in 1, down in 0 sequences; largest change b +2.0"
