@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("ltr.run_training", "train the IoU-Net"),
     "export": ("ltr.admin.export", "write a training checkpoint as a compact tracking model (fp16, provenance JSON)"),
     "calibrate": ("ltr.admin.calibrate", "store an int8 calibration (from training frames) in a model file"),
+    "average": ("ltr.admin.average", "average the weights of a network and its fine-tuned copy (a model soup)"),
 }
 
 

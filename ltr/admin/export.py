@@ -26,7 +26,7 @@ from ltr.admin.loading import (
 from ltr.utils.cli_errors import ArgumentParser, run_command
 from ltr.utils.files import atomic_write_text
 
-PROVENANCE_KEYS = ("epoch", "settings", "objective", "options", "recipe", "history")
+PROVENANCE_KEYS = ("epoch", "settings", "objective", "options", "recipe", "history", "averaged_from")
 
 
 def export_model(checkpoint: str | Path, out: str | Path, *, fp16: bool = False) -> dict[str, Any]:
