@@ -21,8 +21,8 @@ from typing import Any, Sequence
 
 import torch
 
-from ltr.admin.checkpoint import load_checkpoint, save_checkpoint
-from ltr.admin.loading import resolve_checkpoint_path
+from ltr.admin.checkpoint import save_checkpoint
+from ltr.admin.loading import load_network_checkpoint
 from ltr.utils.cli_errors import ArgumentParser, run_command
 
 
@@ -60,11 +60,7 @@ def average_checkpoints(first: str | Path, second: str | Path, out: str | Path, 
     """
     if not 0.0 <= weight <= 1.0:
         raise ValueError(f"--weight must be in [0, 1], got {weight}")
-    paths = [resolve_checkpoint_path(path) for path in (first, second)]
-    states = [load_checkpoint(path) for path in paths]
-    for path, state in zip(paths, states):
-        if "net" not in state or "net_constructor" not in state:
-            raise ValueError(f"{path}: not one of our checkpoints (needs 'net' and 'net_constructor')")
+    paths, states = zip(*(load_network_checkpoint(path) for path in (first, second)))
     if states[0]["net_constructor"] != states[1]["net_constructor"]:
         raise ValueError(f"{paths[0]} and {paths[1]} build different networks (net_constructor)")
     averaged: dict[str, Any] = {

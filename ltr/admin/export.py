@@ -17,12 +17,8 @@ from typing import Any, Sequence
 
 import torch
 
-from ltr.admin.checkpoint import load_checkpoint, save_checkpoint
-from ltr.admin.loading import (
-    OPTIONAL_KEY_PREFIXES,
-    load_network,
-    resolve_checkpoint_path,
-)
+from ltr.admin.checkpoint import save_checkpoint
+from ltr.admin.loading import OPTIONAL_KEY_PREFIXES, load_network, load_network_checkpoint
 from ltr.utils.cli_errors import ArgumentParser, run_command
 from ltr.utils.files import atomic_write_text
 
@@ -31,10 +27,7 @@ PROVENANCE_KEYS = ("epoch", "settings", "objective", "options", "recipe", "histo
 
 def export_model(checkpoint: str | Path, out: str | Path, *, fp16: bool = False) -> dict[str, Any]:
     """Write the compact model to ``out``; return the source checkpoint's JSON-able provenance fields."""
-    source = resolve_checkpoint_path(checkpoint)
-    state = load_checkpoint(source)
-    if "net" not in state or "net_constructor" not in state:
-        raise ValueError(f"{source}: not one of our training checkpoints (needs 'net' and 'net_constructor')")
+    source, state = load_network_checkpoint(checkpoint)
     net = {
         key: (value.half() if fp16 and value.is_floating_point() else value)
         for key, value in state["net"].items()

@@ -24,7 +24,8 @@ from ltr.models.bbreg.atom import ATOMnet
 from ltr.models.input_spec import REFERENCE_INPUT_SPEC, InputSpec
 from ltr.models.registry import build_model, list_models
 
-__all__ = ["load_network", "resolve_checkpoint_path", "load_legacy_checkpoint", "load_state_dict_into"]
+__all__ = ["load_network", "load_network_checkpoint", "resolve_checkpoint_path", "load_legacy_checkpoint",
+           "load_state_dict_into"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,20 @@ def resolve_checkpoint_path(path: str | os.PathLike) -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     return path
+
+
+def load_network_checkpoint(path: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
+    """The resolved file (``resolve_checkpoint_path``) and its dict, one of our checkpoints or exported models.
+
+    Raises:
+        FileNotFoundError: no such file or epoch checkpoint.
+        ValueError: not a weights-only checkpoint, or one without ``net`` and ``net_constructor``.
+    """
+    source = resolve_checkpoint_path(path)
+    state = load_checkpoint(source)
+    if "net" not in state or "net_constructor" not in state:
+        raise ValueError(f"{source}: not one of our checkpoints (needs 'net' and 'net_constructor')")
+    return source, state
 
 
 def load_network(path: str | os.PathLike, device: str | torch.device = "cpu") -> ATOMnet:
