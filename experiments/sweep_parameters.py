@@ -2,7 +2,8 @@
 
     python experiments/sweep_parameters.py [--checkpoint F] [--variants PARAM[:KEY=VALUE,...] ...]
         [--sweep KEY=V1,V2 ...] [--data LOADER:FOLDER:SEQ1,SEQ2 ... | --domains drone sports ...] [--data-root DIR]
-        [--seeds 2] [--max-frames 0] [--frame-step 1] [--passes 1] [--threads N] [--device cpu] [--json OUT.json]
+        [--seeds 2] [--max-frames 0] [--frame-step 1] [--zoom 1] [--repeat-frames 1] [--passes 1] [--threads N]
+        [--device cpu] [--json OUT.json]
 
 Every variant (a parameter set with overrides, default ``default``), crossed with every combination of the ``--sweep``
 values (Python literals, separated by the commas outside brackets; bare words are strings; a sweep value wins over
@@ -29,6 +30,7 @@ import itertools
 import json
 import logging
 import sys
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -114,6 +116,52 @@ def first_frames(sequence: Sequence, count: int) -> Sequence:
 def every_kth_frame(sequence: Sequence, step: int) -> Sequence:
     """Frames 0, step, 2 step, .. of ``sequence``: the same video at 1/step of its frame rate."""
     return reordered(sequence, np.arange(0, len(sequence.frames), step))
+
+
+def repeated_frames(sequence: Sequence, count: int) -> Sequence:
+    """Every frame of ``sequence`` shown ``count`` times in a row: a still target between the real changes, as in video
+    at ``count`` times the frame rate (the memory's learning rate and the refinement act per frame)."""
+    return reordered(sequence, np.repeat(np.arange(len(sequence.frames)), count))
+
+
+def zoomed(sequence: Sequence, zoom: float, folder: Path) -> Sequence:
+    """``sequence`` filmed by a camera that zooms during the clip, so that the target ends ``zoom`` times its first size.
+
+    Frame i is the window of the source frame ``W / z_i`` x ``H / z_i`` (``z_i`` log-linear from 1 to ``zoom``, or
+    from ``1 / zoom`` to 1 when ``zoom`` < 1: a zoom-out needs the view beyond the frame, so it starts zoomed in)
+    resized to the source's ``W x H``; the window's centre moves linearly from the first to the last visible box's
+    centre and stays inside the frame. Boxes map with the window (pixel centres map affinely: ``u = z (x - left)``),
+    absent rows stay NaN. The frames are written as JPEG (quality 95) to ``folder`` (a sequence of its own).
+    The selection clips span seconds, whole sequences minutes, with far larger size changes: this tests how the
+    tracker follows scale."""
+    count = len(sequence.frames)
+    start, end = (1.0, zoom) if zoom >= 1.0 else (1.0 / zoom, 1.0)
+    factors = start * (end / start) ** (np.arange(count) / max(count - 1, 1))
+    boxes = sequence.ground_truth - np.array([sequence.box_origin, sequence.box_origin, 0.0, 0.0])  # 0-based
+    visible = np.flatnonzero(np.isfinite(boxes).all(axis=1) & (boxes[:, 2] > 0) & (boxes[:, 3] > 0))
+    first_centre, last_centre = (boxes[visible[[0, -1]], :2] + boxes[visible[[0, -1]], 2:] / 2)
+    folder.mkdir(parents=True, exist_ok=True)
+    frames, zoomed_boxes = [], np.full_like(boxes, np.nan)
+    for index, factor in enumerate(factors):
+        image = cv2.imread(str(sequence.frames[index]), cv2.IMREAD_COLOR)
+        if image is None:
+            raise ValueError(f"sequence {sequence.name}: cannot read frame {sequence.frames[index]}")
+        height, width = image.shape[:2]
+        size = np.array([width, height]) / factor
+        centre = first_centre + (last_centre - first_centre) * index / max(count - 1, 1)
+        left_top = np.clip(centre - size / 2, 0.0, np.array([width, height]) - size)  # window edges, pixel-edge units
+        # pixel-edge coordinate e = pixel-centre coordinate + 0.5; the window's edge maps to output edge 0
+        offset = -factor * left_top + 0.5 * factor - 0.5
+        matrix = np.array([[factor, 0.0, offset[0]], [0.0, factor, offset[1]]])
+        path = folder / f"{index:06d}.jpg"
+        cv2.imwrite(str(path), cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR,
+                                              borderMode=cv2.BORDER_REPLICATE), [cv2.IMWRITE_JPEG_QUALITY, 95])
+        frames.append(str(path))
+        zoomed_boxes[index, :2] = factor * (boxes[index, :2] - left_top)
+        zoomed_boxes[index, 2:] = factor * boxes[index, 2:]
+    zoomed_boxes[:, :2] += sequence.box_origin
+    return Sequence(sequence.name, frames, zoomed_boxes, sequence.dataset, target_visible=sequence.target_visible,
+                    object_class=sequence.object_class, box_origin=sequence.box_origin)
 
 
 def played_back_and_forth(sequence: Sequence, passes: int) -> Sequence:
@@ -216,6 +264,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-frames", type=int, default=0, help="use only the first N frames (0 = all)")
     parser.add_argument("--frame-step", type=int, default=1,
                         help="use every K-th frame (a lower frame rate: K times the motion between frames)")
+    parser.add_argument("--zoom", type=float, default=1.0,
+                        help="a camera zoom over each clip: the target ends this many times its first size (after "
+                             "--frame-step; frames written to a temporary folder)")
+    parser.add_argument("--repeat-frames", type=int, default=1,
+                        help="show every frame this many times in a row (after --frame-step)")
     parser.add_argument("--passes", type=int, default=1,
                         help="play each sequence this many times, alternately forward and backward (a longer test)")
     parser.add_argument("--threads", type=int, default=None, help="torch and OpenCV threads (default: torch's)")
@@ -223,31 +276,45 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    try:
-        grid = [(text + "".join(f", {key}={value}" for key, value in point.items()), {**overrides, **point},
-                 with_overrides(get_parameters(param), {**overrides, **point}))
-                for text, (param, overrides) in ((text, parse_variant(text)) for text in args.variants)
-                for point in parse_grid(args.sweep)]
-        if min(args.seeds, args.passes, args.frame_step) < 1:
-            raise ValueError(f"--seeds, --passes and --frame-step must be >= 1, got {args.seeds}, {args.passes} and "
-                             f"{args.frame_step}")
-        device = resolve_device(args.device)
-        data_root = resolve_dataset_root("local", args.data_root)
-        if args.data:
-            domains = {"data": load_sequences(args.data, data_root)}
-        else:
-            domains = selection_sequences(data_root, tuple(args.domains) if args.domains else None)
-        net = load_network(resolve_checkpoint(args.checkpoint), device)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"sweep_parameters: error: {error}", file=sys.stderr)
-        return 2
+    with tempfile.TemporaryDirectory(prefix="sweep_zoom_") as zoom_folder:
+        try:
+            grid = [(text + "".join(f", {key}={value}" for key, value in point.items()), {**overrides, **point},
+                     with_overrides(get_parameters(param), {**overrides, **point}))
+                    for text, (param, overrides) in ((text, parse_variant(text)) for text in args.variants)
+                    for point in parse_grid(args.sweep)]
+            if min(args.seeds, args.passes, args.frame_step, args.repeat_frames) < 1:
+                raise ValueError(f"--seeds, --passes, --frame-step and --repeat-frames must be >= 1, got {args.seeds}, "
+                                 f"{args.passes}, {args.frame_step} and {args.repeat_frames}")
+            if not args.zoom > 0:
+                raise ValueError(f"--zoom must be > 0, got {args.zoom}")
+            device = resolve_device(args.device)
+            data_root = resolve_dataset_root("local", args.data_root)
+            if args.data:
+                domains = {"data": load_sequences(args.data, data_root)}
+            else:
+                domains = selection_sequences(data_root, tuple(args.domains) if args.domains else None)
+            net = load_network(resolve_checkpoint(args.checkpoint), device)
+            if args.max_frames:
+                domains = {d: [first_frames(s, args.max_frames) for s in seqs] for d, seqs in domains.items()}
+            if args.frame_step > 1:
+                domains = {d: [every_kth_frame(s, args.frame_step) for s in seqs] for d, seqs in domains.items()}
+            if args.zoom != 1.0:
+                domains = {d: [zoomed(s, args.zoom, Path(zoom_folder) / d / s.name) for s in seqs]
+                           for d, seqs in domains.items()}
+        except (FileNotFoundError, ValueError) as error:
+            print(f"sweep_parameters: error: {error}", file=sys.stderr)
+            return 2
+        return _sweep(args, grid, domains, net, device)
+
+
+def _sweep(args: argparse.Namespace, grid: list, domains: dict[str, list[Sequence]], net: torch.nn.Module,
+           device: torch.device) -> int:
+    """Track every setting of ``grid`` on ``domains`` and print (and write) the report."""
     if args.threads:
         torch.set_num_threads(args.threads)
         cv2.setNumThreads(args.threads)
-    if args.max_frames:
-        domains = {domain: [first_frames(s, args.max_frames) for s in sequences] for domain, sequences in domains.items()}
-    if args.frame_step > 1:
-        domains = {domain: [every_kth_frame(s, args.frame_step) for s in sequences]
+    if args.repeat_frames > 1:
+        domains = {domain: [repeated_frames(s, args.repeat_frames) for s in sequences]
                    for domain, sequences in domains.items()}
     if args.passes > 1:
         domains = {domain: [played_back_and_forth(s, args.passes) for s in sequences]
@@ -272,7 +339,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:  # after every setting, so an interrupted sweep keeps what it measured
             record = {"checkpoint": args.checkpoint,
                       "domains": {d: [s.name for s in seqs] for d, seqs in domains.items()},
-                      "seeds": args.seeds, "passes": args.passes, "frame_step": args.frame_step, "results": results}
+                      "seeds": args.seeds, "passes": args.passes, "frame_step": args.frame_step,
+                      "zoom": args.zoom, "repeat_frames": args.repeat_frames, "results": results}
             atomic_write_text(args.json, json.dumps(record, indent=1) + "\n")
     if len(results) > 1:
         print(f"\nAgainst the first setting ({results[0]['variant']}; pytracking.analysis.paired, 90 % interval):")

@@ -104,7 +104,23 @@ def test_every_kth_frame_keeps_frames_boxes_and_visibility_in_step(sweep):
 def test_bad_frame_step_is_a_one_line_error(sweep, tmp_path, capsys):
     assert _run(sweep, tmp_path / "bad.json", "--frame-step", "0") == 2
     error = capsys.readouterr().err
-    assert error.count("\n") == 1 and "--frame-step must be >= 1" in error and error.rstrip().endswith("and 0")
+    assert error.count("\n") == 1 and "--repeat-frames must be >= 1" in error and error.rstrip().endswith("2, 1, 0 and 1")
+    assert _run(sweep, tmp_path / "bad.json", "--repeat-frames", "0") == 2
+    assert capsys.readouterr().err.rstrip().endswith("2, 1, 1 and 0") and not (tmp_path / "bad.json").exists()
+
+
+def test_repeated_frames_show_each_frame_in_a_row(sweep):
+    import numpy as np
+
+    from ltr.dataset.benchmarks.sequence import Sequence
+
+    boxes = np.arange(12, dtype=np.float64).reshape(3, 4)
+    sequence = Sequence("s", ["f0", "f1", "f2"], boxes, "otb", target_visible=np.array([1, 0, 1], bool))
+    held = sweep.repeated_frames(sequence, 2)
+    assert held.frames == ["f0", "f0", "f1", "f1", "f2", "f2"]
+    np.testing.assert_array_equal(held.ground_truth, boxes[[0, 0, 1, 1, 2, 2]])
+    assert held.target_visible.tolist() == [True, True, False, False, True, True]
+    assert sweep.repeated_frames(sequence, 1).frames == sequence.frames
 
 
 def test_pass_measures_compare_the_first_and_the_last_pass(sweep):
@@ -119,3 +135,38 @@ def test_pass_measures_compare_the_first_and_the_last_pass(sweep):
     assert measures["lost_first_pass"] == 0.0 and measures["lost_last_pass"] == pytest.approx(100 / 3)
     assert measures["size_ratio_first_pass"] == 1.0
     assert measures["size_ratio_last_pass"] == pytest.approx(2.0 ** 0.5)  # geometric mean of 1 and 2
+
+
+@pytest.mark.parametrize("zoom", [2.0, 0.5])
+def test_zoomed_boxes_follow_the_target_in_the_zoomed_frames(sweep, tmp_path, zoom):
+    import cv2
+    import numpy as np
+
+    from ltr.dataset.benchmarks.sequence import Sequence
+
+    # a white 40 x 20 rectangle moving right on a black 320 x 240 frame; 1-based boxes as in OTB
+    frames, boxes = [], []
+    for index in range(5):
+        image = np.zeros((240, 320, 3), np.uint8)
+        left, top = 100 + 10 * index, 110
+        image[top:top + 20, left:left + 40] = 255
+        path = tmp_path / f"{index}.png"
+        cv2.imwrite(str(path), image)
+        frames.append(str(path))
+        boxes.append([left + 1, top + 1, 40, 20])
+    sequence = Sequence("s", frames, np.array(boxes, float), "otb", box_origin=1)
+    played = sweep.zoomed(sequence, zoom, tmp_path / "zoomed")
+    sizes = played.ground_truth[:, 2] / played.ground_truth[0, 2]
+    assert sizes[-1] == pytest.approx(zoom) and np.all(np.diff(np.log(sizes)) == pytest.approx(np.log(zoom) / 4))
+    for index, path in enumerate(played.frames):
+        image = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
+        assert image.shape == (240, 320)
+        rows, cols = np.nonzero(image > 127)  # the rectangle as the zoomed frame shows it
+        seen = np.array([cols.min() + 1, rows.min() + 1, cols.max() - cols.min() + 1, rows.max() - rows.min() + 1])
+        np.testing.assert_allclose(played.ground_truth[index], seen, atol=1.5)
+
+
+def test_bad_zoom_is_a_one_line_error(sweep, tmp_path, capsys):
+    assert _run(sweep, tmp_path / "bad.json", "--zoom", "0") == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "--zoom must be > 0, got 0.0" in error and not (tmp_path / "bad.json").exists()
