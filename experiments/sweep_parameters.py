@@ -130,10 +130,10 @@ def zoomed(sequence: Sequence, zoom: float, folder: Path) -> Sequence:
     Frame i is the window of the source frame ``W / z_i`` x ``H / z_i`` (``z_i`` log-linear from 1 to ``zoom``, or
     from ``1 / zoom`` to 1 when ``zoom`` < 1: a zoom-out needs the view beyond the frame, so it starts zoomed in)
     resized to the source's ``W x H``; the window's centre moves linearly from the first to the last visible box's
-    centre and stays inside the frame. Boxes map with the window (pixel centres map affinely: ``u = z (x - left)``),
-    absent rows stay NaN. The frames are written as JPEG (quality 95) to ``folder`` (a sequence of its own).
-    The selection clips span seconds, whole sequences minutes, with far larger size changes: this tests how the
-    tracker follows scale."""
+    centre and stays inside the frame. Boxes map with the window (pixel centres map affinely: ``u = z (x - left)``)
+    and are cut to the frame, as benchmarks annotate the visible part; a box wholly outside, or absent, is NaN. The
+    frames are written as JPEG (quality 95) to ``folder`` (a sequence of its own). The selection clips span seconds,
+    whole sequences minutes, with far larger size changes: this tests how the tracker follows scale."""
     count = len(sequence.frames)
     start, end = (1.0, zoom) if zoom >= 1.0 else (1.0 / zoom, 1.0)
     factors = start * (end / start) ** (np.arange(count) / max(count - 1, 1))
@@ -157,8 +157,10 @@ def zoomed(sequence: Sequence, zoom: float, folder: Path) -> Sequence:
         cv2.imwrite(str(path), cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR,
                                               borderMode=cv2.BORDER_REPLICATE), [cv2.IMWRITE_JPEG_QUALITY, 95])
         frames.append(str(path))
-        zoomed_boxes[index, :2] = factor * (boxes[index, :2] - left_top)
-        zoomed_boxes[index, 2:] = factor * boxes[index, 2:]
+        top_left = np.clip(factor * (boxes[index, :2] - left_top), 0.0, [width, height])
+        bottom_right = np.clip(factor * (boxes[index, :2] + boxes[index, 2:] - left_top), 0.0, [width, height])
+        if np.all(bottom_right > top_left):  # else out of view (or absent already): NaN
+            zoomed_boxes[index] = np.concatenate((top_left, bottom_right - top_left))
     zoomed_boxes[:, :2] += sequence.box_origin
     return Sequence(sequence.name, frames, zoomed_boxes, sequence.dataset, target_visible=sequence.target_visible,
                     object_class=sequence.object_class, box_origin=sequence.box_origin)

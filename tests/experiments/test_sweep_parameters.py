@@ -170,3 +170,21 @@ def test_bad_zoom_is_a_one_line_error(sweep, tmp_path, capsys):
     assert _run(sweep, tmp_path / "bad.json", "--zoom", "0") == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "--zoom must be > 0, got 0.0" in error and not (tmp_path / "bad.json").exists()
+
+
+def test_zoomed_boxes_are_cut_to_the_frame(sweep, tmp_path):
+    import cv2
+    import numpy as np
+
+    from ltr.dataset.benchmarks.sequence import Sequence
+
+    frames = []
+    for index in range(3):
+        path = tmp_path / f"{index}.png"
+        cv2.imwrite(str(path), np.zeros((100, 200, 3), np.uint8))
+        frames.append(str(path))
+    # 0-based boxes: inside, 10 px past the left edge, wholly past the right edge
+    boxes = np.array([[50.0, 40.0, 20.0, 10.0], [-10.0, 40.0, 40.0, 10.0], [250.0, 40.0, 20.0, 10.0]])
+    played = sweep.zoomed(Sequence("s", frames, boxes, "davis"), 1.0, tmp_path / "zoomed")
+    np.testing.assert_allclose(played.ground_truth[:2], [[50.0, 40.0, 20.0, 10.0], [0.0, 40.0, 30.0, 10.0]])
+    assert np.isnan(played.ground_truth[2]).all()
