@@ -147,16 +147,23 @@ def test_which_parameter_sets_obey_the_self_check(checkpoint, sequence, param, e
 @pytest.mark.parametrize("refine_at_border", [True, False])
 def test_a_box_past_the_border_is_refined_only_if_asked(checkpoint, sequence, refine_at_border):
     """A target cut by the left image border on a still video: the classifier keeps the box there, so with
-    ``refine_at_border=False`` no frame is refined and the size stays; with True every frame is refined."""
+    ``refine_at_border=False`` no frame is refined and the size stays; with True every frame is refined. Either way
+    the reported box is the target's box cut to the image."""
     frames, _ = sequence
     still = [frames[0]] * 4
     straddling = (-12.0, 60.0, 40.0, 50.0)  # 12 of its 40 px lie left of the image
     params = with_overrides(get_parameters("always_refine"), {**LIGHT_INIT, "seed": 0, "refine_at_border": refine_at_border})
-    outputs = _run(AtomEbmTracker(load_network(checkpoint), params, "cpu"), still, straddling)
-    assert all(out.box[0] < 0 for out in outputs)  # still cut by the border
-    assert [out.info["refined"] for out in outputs] == [refine_at_border] * 3
-    if not refine_at_border:
-        assert all(out.box[2:] == straddling[2:] for out in outputs)
+    tracker = AtomEbmTracker(load_network(checkpoint), params, "cpu")
+    tracker.initialize(still[0], straddling)
+    for frame in still[1:]:
+        out = tracker.track(frame)
+        left, top = tracker.pos - tracker.size / 2  # the target's box (the state)
+        assert left < 0 and out.info["refined"] is refine_at_border  # still cut by the border
+        if not refine_at_border:
+            assert tuple(tracker.size) == straddling[2:]
+        # the reported box is the part inside the image
+        right, bottom = tracker.pos + tracker.size / 2
+        assert out.box == pytest.approx((0.0, max(top, 0.0), right, min(bottom, frame.shape[0]) - max(top, 0.0)))
 
 
 class _TinyNet(torch.nn.Module):

@@ -145,10 +145,10 @@ class AtomEbmTracker(Tracker):
 
     @torch.no_grad()
     def track(self, image: np.ndarray) -> TrackerOutput:
-        """Locate the target; the score is the IoU-Net score of a refined box, the classifier's peak for an
-        unrefined one and -inf when the target is not found. ``info``: the localisation ``flag`` (None, "not_found",
-        "uncertain", "hard_negative"), the classifier's ``estimate`` (xywh; None when not found) and whether the box
-        was ``refined``."""
+        """Locate the target and report its box, cut to the image. The score is the IoU-Net score of a refined box,
+        the classifier's peak for an unrefined one and -inf when the target is not found. ``info``: the localisation
+        ``flag`` (None, "not_found", "uncertain", "hard_negative"), the classifier's ``estimate`` (xywh; None when not
+        found) and whether the box was ``refined``."""
         self._check_frame(image)
         timer = StageTimer(self.device, self.time_stages)
         self.frame_num += 1
@@ -225,8 +225,13 @@ class AtomEbmTracker(Tracker):
         self.pos = np.clip(self.pos, -margin, [width, height] + margin)
 
     def _box(self) -> tuple[float, float, float, float]:
-        x, y = self.pos - self.size / 2
-        return (float(x), float(y), float(self.size[0]), float(self.size[1]))
+        """The reported box: the target's box (the state, which may reach past the border) cut to the image, as
+        benchmarks annotate the visible part. The centre clamp keeps at least ``inside_ratio`` of each side inside."""
+        top_left = self.pos - self.size / 2
+        before = np.maximum(-top_left, 0.0)  # the parts left of / above the image
+        after = np.maximum(top_left + self.size - self.image_size, 0.0)  # right of / below it
+        (x, y), (w, h) = top_left + before, self.size - before - after
+        return (float(x), float(y), float(w), float(h))
 
 
 def _cpu_generator(rng: np.random.Generator) -> torch.Generator:
