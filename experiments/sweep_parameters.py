@@ -171,6 +171,22 @@ def played_back_and_forth(sequence: Sequence, passes: int) -> Sequence:
     return reordered(sequence, back_and_forth(len(sequence.frames), passes))
 
 
+def played(sequence: Sequence, args: argparse.Namespace, zoom_folder: Path) -> Sequence:
+    """``sequence`` as the sweep plays it, in this order: its first ``--max-frames``, every ``--frame-step``-th frame,
+    the ``--zoom`` (frames written to ``zoom_folder``), each frame ``--repeat-frames`` times, ``--passes`` passes."""
+    if args.max_frames:
+        sequence = first_frames(sequence, args.max_frames)
+    if args.frame_step > 1:
+        sequence = every_kth_frame(sequence, args.frame_step)
+    if args.zoom != 1.0:
+        sequence = zoomed(sequence, args.zoom, zoom_folder)
+    if args.repeat_frames > 1:
+        sequence = repeated_frames(sequence, args.repeat_frames)
+    if args.passes > 1:
+        sequence = played_back_and_forth(sequence, args.passes)
+    return sequence
+
+
 def pass_measures(boxes: np.ndarray, ground_truth: np.ndarray, passes: int) -> dict[str, float]:
     """``lost`` and ``size_ratio`` (``failure_measures``) of the first and of the last pass of a clip played
     ``passes`` times (``back_and_forth``: ``passes * (N - 1) + 1`` rows; pass k is rows k (N - 1) .. k (N - 1) + N - 1,
@@ -296,13 +312,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 domains = selection_sequences(data_root, tuple(args.domains) if args.domains else None)
             net = load_network(resolve_checkpoint(args.checkpoint), device)
-            if args.max_frames:
-                domains = {d: [first_frames(s, args.max_frames) for s in seqs] for d, seqs in domains.items()}
-            if args.frame_step > 1:
-                domains = {d: [every_kth_frame(s, args.frame_step) for s in seqs] for d, seqs in domains.items()}
-            if args.zoom != 1.0:
-                domains = {d: [zoomed(s, args.zoom, Path(zoom_folder) / d / s.name) for s in seqs]
-                           for d, seqs in domains.items()}
+            domains = {domain: [played(s, args, Path(zoom_folder) / domain / s.name) for s in sequences]
+                       for domain, sequences in domains.items()}
         except (FileNotFoundError, ValueError) as error:
             print(f"sweep_parameters: error: {error}", file=sys.stderr)
             return 2
@@ -315,12 +326,6 @@ def _sweep(args: argparse.Namespace, grid: list, domains: dict[str, list[Sequenc
     if args.threads:
         torch.set_num_threads(args.threads)
         cv2.setNumThreads(args.threads)
-    if args.repeat_frames > 1:
-        domains = {domain: [repeated_frames(s, args.repeat_frames) for s in sequences]
-                   for domain, sequences in domains.items()}
-    if args.passes > 1:
-        domains = {domain: [played_back_and_forth(s, args.passes) for s in sequences]
-                   for domain, sequences in domains.items()}
     names = list(domains)
     keys = metric_keys(args.passes)
     print("| setting | AUC | AUC per run | OP50 | OP75 | " + " | ".join(f"AUC {n}" for n in names) + " |")
