@@ -40,6 +40,7 @@ from tqdm import tqdm
 
 from ltr.admin.loading import load_network
 from ltr.admin.paths import resolve_dataset_root
+from ltr.dataset.base import box_validity
 from ltr.dataset.benchmarks import load_dataset
 from ltr.dataset.benchmarks.sequence import Sequence, back_and_forth
 from ltr.train_settings.datasets import SELECTION_SEQUENCES, selection_sequences
@@ -138,7 +139,7 @@ def zoomed(sequence: Sequence, zoom: float, folder: Path) -> Sequence:
     start, end = (1.0, zoom) if zoom >= 1.0 else (1.0 / zoom, 1.0)
     factors = start * (end / start) ** (np.arange(count) / max(count - 1, 1))
     boxes = sequence.ground_truth - np.array([sequence.box_origin, sequence.box_origin, 0.0, 0.0])  # 0-based
-    visible = np.flatnonzero(np.isfinite(boxes).all(axis=1) & (boxes[:, 2] > 0) & (boxes[:, 3] > 0))
+    visible = np.flatnonzero(box_validity(boxes))
     first_centre, last_centre = (boxes[visible[[0, -1]], :2] + boxes[visible[[0, -1]], 2:] / 2)
     folder.mkdir(parents=True, exist_ok=True)
     frames, zoomed_boxes = [], np.full_like(boxes, np.nan)
