@@ -15,7 +15,7 @@ from ltr.utils.image_io import read_image
 from pytracking.analysis.metrics import iou_continuous
 from pytracking.demo import demo_sequence, zero_based
 from trackers.atom_ebm.build import build_tracker
-from trackers.atom_ebm.iou_refinement import IoURefinement
+from trackers.atom_ebm.iou_refinement import IoURefinement, Refined
 from trackers.atom_ebm.parameters import get_parameters
 from trackers.atom_ebm.params import with_overrides
 from trackers.atom_ebm.refinement_check import CheckResult
@@ -164,6 +164,41 @@ def test_a_box_past_the_border_is_refined_only_if_asked(checkpoint, sequence, re
         # the reported box is the part inside the image
         right, bottom = tracker.pos + tracker.size / 2
         assert out.box == pytest.approx((0.0, max(top, 0.0), right, min(bottom, frame.shape[0]) - max(top, 0.0)))
+
+
+class _GrowingRefinement(IoURefinement):
+    """A stand-in IoU-Net refinement: every estimate comes back ``growth`` times larger about its own centre."""
+
+    def __init__(self, net, params, growth: float):
+        super().__init__(net, params, torch.device("cpu"), torch.Generator())
+        self.growth = growth
+
+    def condition(self, image, box, rng):
+        return None
+
+    def refine(self, image, box, timer=None):
+        x, y, w, h = box
+        grown_w, grown_h = self.growth * w, self.growth * h
+        return Refined((x + (w - grown_w) / 2, y + (h - grown_h) / 2, grown_w, grown_h), 0.9)
+
+
+@pytest.mark.parametrize("rate", [1.0, 0.7, 0.4])
+def test_the_size_moves_size_update_rate_of_the_way_to_the_refined_size(checkpoint, sequence, rate):
+    """A refinement that returns each estimate 1.1 times larger: the state takes the refined centre, and the size
+    moves ``rate`` of the way in log space, so after n frames it is the first size times 1.1^(n * rate)."""
+    frames, boxes = sequence
+    net = load_network(checkpoint)
+    params = with_overrides(get_parameters("always_refine"), {**LIGHT_INIT, "seed": 0, "size_update_rate": rate})
+    tracker = AtomEbmTracker(net, params, "cpu", refinement=_GrowingRefinement(net, params, 1.1))
+    tracker.initialize(frames[0], boxes[0])
+    for n, frame in enumerate(frames[1:], start=1):
+        out = tracker.track(frame)
+        assert out.info["refined"] and out.score == pytest.approx(0.9)
+        np.testing.assert_allclose(tracker.size, np.asarray(boxes[0][2:]) * 1.1 ** (n * rate), rtol=1e-9)
+        x, y, w, h = out.info["estimate"]  # the classifier's centre is the refined one
+        np.testing.assert_allclose(tracker.pos, (x + w / 2, y + h / 2), rtol=1e-9)
+    with pytest.raises(ValueError, match="size_update_rate"):
+        with_overrides(params, {"size_update_rate": 0.0})
 
 
 class _TinyNet(torch.nn.Module):

@@ -9,7 +9,8 @@ Per frame, in stages that hand values on:
 3. refine: ``IoURefinement.refine`` moves a batch of boxes around the estimate up the IoU-Net's score on its own
    crop (the network's input contract) and returns the top-k mean; skipped after a failed first-frame self-check
    and, unless ``refine_at_border``, where the estimate reaches past the image;
-4. update the state: the refined box, else the estimate, kept partly inside the image;
+4. update the state: the refined centre and a size moved ``size_update_rate`` of the way (in log space) to the
+   refined size, else the estimate; kept partly inside the image;
 5. update the classifier with the frame's sample, labelled at the new position.
 
 Runs on CPU or CUDA.
@@ -197,7 +198,8 @@ class AtomEbmTracker(Tracker):
         return self.refining and (self.params.refine_at_border or inside)
 
     def _update_state(self, estimate: np.ndarray | None, refined: Refined | None, loc: Localization) -> float:
-        """Take the refined box, else the estimate (a lost target keeps the state); return the frame's score."""
+        """Take the refined centre and size (the size smoothed by ``size_update_rate``), else the estimate (a lost
+        target keeps the state); return the frame's score."""
         if estimate is None:
             return -math.inf
         if refined is None:
@@ -205,8 +207,9 @@ class AtomEbmTracker(Tracker):
             score = loc.max_score
         else:
             x, y, w, h = refined.box
-            self.size = np.array([w, h])
-            self.pos = np.array([x, y]) + self.size / 2
+            rate = self.params.size_update_rate
+            self.pos = np.array([x + w / 2, y + h / 2])
+            self.size = self.size ** (1.0 - rate) * np.array([w, h]) ** rate
             score = refined.score
         self._clamp_state()
         return float(score)

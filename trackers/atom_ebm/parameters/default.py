@@ -8,6 +8,9 @@ refinement quality (experiments/NOTEBOOK.md, "Speed").
 Refinement stays on for a sequence only if it improves 32 perturbed copies of the first-frame box by more than two
 standard errors (``trackers.atom_ebm.refinement_check``): a guard for networks that do not transfer to the video at
 hand. ``always_refine`` is this set without the check.
+
+The target's size moves 0.7 of the way (in log space) to each refined size (``size_update_rate``; the reference takes
+the refined size whole): that averages out part of the refined sizes' frame-to-frame noise.
 """
 from dataclasses import replace
 
@@ -16,4 +19,4 @@ from trackers.atom_ebm.params import AtomEbmParams
 
 def parameters() -> AtomEbmParams:
     """The default ATOM-EBM parameters."""
-    return replace(AtomEbmParams(), num_iter=5, refinement_check_boxes=32)
+    return replace(AtomEbmParams(), num_iter=5, refinement_check_boxes=32, size_update_rate=0.7)
