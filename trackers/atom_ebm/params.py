@@ -93,8 +93,8 @@ class AtomEbmParams:
             reference behaviour.
         size_update_rate: how far the target's size moves towards a refined box's size per frame, in log space:
             size = previous^(1 - rate) * refined^rate (the centre is the refined one). 1 takes the refined size, as the
-            reference does; below 1 averages the refined sizes' frame-to-frame noise (about 6 % per side on unseen
-            video) at the cost of a lag of about 1 / rate frames behind a steady size change.
+            reference does; below 1 averages the refined sizes' frame-to-frame noise (about 6 % per side on the
+            selection clips) at the cost of a lag of about 1 / rate frames behind a steady size change.
     Misc:
         precision: the backbone's arithmetic on the CPU (``trackers.atom_ebm.backbone_engine``): "int8" (the model
             file's calibration, compiled; a model without one runs fp32, with a warning), "bf16" (autocast,
