@@ -126,6 +126,9 @@ def test_parameter_sets_and_errors():
         with_overrides(AtomEbmParams(), {"step_lenght": 1.0})
     with pytest.raises(ValueError, match="refinement"):
         AtomEbmParams(refinement="newton")
+    for rate in (0.0, 1.5):
+        with pytest.raises(ValueError, match=r"size_update_rate must be in \(0, 1\]"):
+            AtomEbmParams(size_update_rate=rate)
 
 
 def test_command_line_values_become_parameter_values():

@@ -197,8 +197,6 @@ def test_the_size_moves_size_update_rate_of_the_way_to_the_refined_size(checkpoi
         np.testing.assert_allclose(tracker.size, np.asarray(boxes[0][2:]) * 1.1 ** (n * rate), rtol=1e-9)
         x, y, w, h = out.info["estimate"]  # the classifier's centre is the refined one
         np.testing.assert_allclose(tracker.pos, (x + w / 2, y + h / 2), rtol=1e-9)
-    with pytest.raises(ValueError, match="size_update_rate"):
-        with_overrides(params, {"size_update_rate": 0.0})
 
 
 class _TinyNet(torch.nn.Module):
