@@ -47,6 +47,14 @@ def test_strongest_colour_channel_is_used():
     np.testing.assert_allclose(bins, expected_bins(math.pi / 2, 3.0), atol=1e-6)
 
 
+def test_a_tie_between_channels_takes_the_first():
+    image = torch.zeros(1, 3, 5, 5)
+    image[0, 0, :, 3:] = 1.0  # red: vertical edge, gradient (1, 0) at (2, 2)
+    image[0, 2, 3:, :] = 1.0  # blue: horizontal edge, gradient (0, 1) there, the same magnitude
+    bins = gradient_orientation_bins(image)[0, :, 2, 2].numpy()
+    np.testing.assert_allclose(bins, expected_bins(0.0, 1.0), atol=1e-6)
+
+
 def test_constant_colour_has_no_gradient_and_known_opponent_values():
     rgb = np.array([0.8, -0.2, 0.5])
     image = torch.from_numpy(np.broadcast_to(rgb[:, None, None], (3, 16, 24)).copy())[None].float()
