@@ -1,13 +1,15 @@
 """CPU real-time variant of ``default``: a HOG + colour classifier (no backbone pass of its own), a 160 px IoU-Net
-window, 5 boxes, 2 S1 iterations, and lighter classifier optimisation.
+window, 5 boxes, 2 S1 iterations and lighter classifier updates.
 
 Each frame then costs one backbone pass over 160 x 160 pixels, the IoU-Net on it and the classifier on hand-crafted
 features. The IoU-Net's features are computed on the whole (small) crop: a feature window around the boxes
 (``iou_window_margin``) saves little there and its bookkeeping and second passes cost more (measured in
 experiments/NOTEBOOK.md); it also keeps the shapes fixed, as ``compile_refinement`` needs. The settings were chosen for the
-CPU budget of one ResNet-18 forward per frame (``benchmarks/bench_video.py``). S1 keeps ``default``'s step lengths.
-The accuracy cost is the classifier's: it loses small and fast targets that ``default``'s layer3 + HOG/colour
-classifier keeps (experiments/NOTEBOOK.md).
+CPU budget of one ResNet-18 forward per frame (``benchmarks/bench_video.py``): the classifier's per-frame updates are
+lighter than ``default``'s (3 CG iterations every 15th frame and on a hard negative, instead of 5 every 10th), while
+its first-frame training and S1's step lengths are ``default``'s (a lighter first frame lost targets, longer steps
+blew up sizes). The accuracy cost is the classifier's: it loses small and fast targets that ``default``'s layer3 +
+HOG/colour classifier keeps (experiments/NOTEBOOK.md).
 """
 from dataclasses import replace
 
@@ -19,4 +21,4 @@ def parameters() -> AtomEbmParams:
     """Faster, less accurate settings (with ``default``'s first-frame self-check)."""
     return replace(default.parameters(), classifier_features=HOG_COLOR, compressed_dim=12, iou_crop_size=160,
                    iou_window_margin=None, num_init_random_boxes=4, num_iter=2, update_cg_iter=3, train_skipping=15,
-                   hard_negative_cg_iter=3, init_gn_iter=4, init_cg_iter=8)
+                   hard_negative_cg_iter=3)
