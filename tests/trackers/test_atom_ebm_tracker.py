@@ -299,13 +299,16 @@ def test_iou_net_sees_its_training_search_area_and_hog_needs_no_backbone(checkpo
     tracker = AtomEbmTracker(recorder, with_overrides(get_parameters("always_refine"), overrides), "cpu")
     tracker.initialize(frames[0], boxes[0])
     # first frame: one IoU-Net pass over the identity and the shifted crops, cut 5 targets wide (the network's
-    # input contract)
-    (crops, layers), = recorder.calls
+    # input contract), then one over the crops that the head is fitted on, the first of them the same cut
+    (crops, layers), (fit_crops, fit_layers) = recorder.calls
     assert layers == ("layer2", "layer3") and crops.shape[0] == 1 + len(tracker.params.augment_shift)
+    assert fit_layers == layers and fit_crops.shape[0] == tracker.params.iou_adaptation_crops
     side = tracker.params.iou_crop_size
+    expected = _expected_crop(tracker, frames[0], center, (w, h), 5.0, side)
+    torch.testing.assert_close(fit_crops[:1], expected)
     # the first frame's crops are resampled once more than the direct cut (a few pixels differ by ~0.05 of a
     # normalised unit, i.e. ~3 grey levels, on high-contrast edges); on average they are the same
-    difference = (crops[0] - _expected_crop(tracker, frames[0], center, (w, h), 5.0, side)[0]).abs()
+    difference = (crops[0] - expected[0]).abs()
     assert difference.max() < 0.1 and difference.mean() < 2e-3, (difference.max(), difference.mean())
     recorder.calls.clear()
     output = tracker.track(frames[1])

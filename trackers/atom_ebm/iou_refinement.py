@@ -1,7 +1,8 @@
 """Target estimation by the IoU-Net as a component: condition on the first frame, then refine boxes.
 
 ``IoURefinement.condition(image, box, rng)`` computes the IoU-Net's modulation vector from the first frame's crop
-(and, if configured, runs the first-frame self-check, ``trackers.atom_ebm.refinement_check``).
+(and, if configured, runs the first-frame self-check, ``trackers.atom_ebm.refinement_check``, and fits the head to
+the target, ``trackers.atom_ebm.iou_adaptation``).
 ``IoURefinement.refine(image, box)`` cuts the IoU-Net's crop around ``box`` (the network's input contract: a square
 ``search_area_factor`` target sizes wide, at the scale of a ``crop_size`` px crop, of which an ``iou_crop_size`` px
 window is used), starts a batch of boxes around it, refines them (Algorithm S1 or ATOM's fixed steps,
@@ -26,6 +27,7 @@ from ltr.models.input_spec import REFERENCE_INPUT_SPEC, InputSpec
 from trackers.atom_ebm.augmentation import augmented_samples
 from trackers.atom_ebm.backbone_engine import BackboneEngine
 from trackers.atom_ebm.box_refiner import BoxRefiner, initial_boxes, select_final_box
+from trackers.atom_ebm.iou_adaptation import adapt_head, adaptation_crops
 from trackers.atom_ebm.iou_window import FeatureWindow, feature_window
 from trackers.atom_ebm.params import AtomEbmParams
 from trackers.atom_ebm.refinement_check import CheckResult, check_refinement
@@ -84,7 +86,8 @@ class IoURefinement:
 
         The crop is augmented with the classifier's fixed shifts (``rng``: the random shift of
         ``augmented_samples``); with ``refinement_check_boxes`` the shifted crops feed the self-check, whose result
-        is returned (None without it).
+        is returned (None without it). With ``iou_adaptation_steps``, the head is then fitted to the target
+        (``_adapted_head``), unless the check turned refinement off.
         """
         p = self.params
         region = self.region(box)
@@ -98,8 +101,15 @@ class IoURefinement:
         modulation = self.net.bb_regressor.get_modulation([maps[name][:1] for name in self.layers], box_in_crop)
         fc_dtype = torch.bfloat16 if self.bfloat16_head else None
         self.predictor = IoUPredictor(self.net.bb_regressor, modulation, fc_dtype)
-        if not p.refinement_check_boxes:
-            return None
+        check = self._check(maps, offsets, box_in_crop) if p.refinement_check_boxes else None
+        if p.iou_adaptation_steps and (check is None or check.refinement_helps):
+            self.predictor = IoUPredictor(self._adapted_head(image, box, modulation, rng), modulation, fc_dtype)
+        return check
+
+    def _check(self, maps: dict[str, torch.Tensor], offsets: np.ndarray, box_in_crop: torch.Tensor) -> CheckResult:
+        """The self-check on the shifted first-frame crops (``maps`` of ``augmented_samples``' crops, their
+        ``offsets``), with the network as trained."""
+        p = self.params
         views = []
         for index in range(1, 1 + len(p.augment_shift)):  # augmented_samples: identity first, then the fixed shifts
             crop_maps = {name: maps[name][index:index + 1] for name in self.layers}
@@ -107,6 +117,18 @@ class IoURefinement:
             views.append((lambda boxes, m=crop_maps: self._ascend(m, boxes, None)[0], box_in_crop[0] + shift))
         per_view = max(1, math.ceil(p.refinement_check_boxes / len(views)))
         return check_refinement(views, per_view, self.generator)
+
+    def _adapted_head(self, image: np.ndarray, box: np.ndarray, modulation: list[torch.Tensor],
+                      rng: np.random.Generator) -> torch.nn.Module:
+        """The IoU-Net head fitted to the target ``box`` (xywh, image px) of the first frame
+        (``trackers.atom_ebm.iou_adaptation``)."""
+        p = self.params
+        crops, boxes = adaptation_crops(image, box, self.region, p.iou_adaptation_crops, rng)
+        maps = self._backbone(self.normalize(crops))
+        iou_feats = self.iou_features([maps[name] for name in self.layers])
+        target_boxes = torch.as_tensor(boxes, dtype=torch.float32, device=self.device)
+        return adapt_head(self.net.bb_regressor, modulation, iou_feats, target_boxes, p.iou_adaptation_steps,
+                          p.iou_adaptation_learning_rate, p.iou_adaptation_proposals, self.generator)
 
     def refine(self, image: np.ndarray, box: tuple[float, float, float, float] | np.ndarray,
                timer: StageTimer | None = None) -> Refined | None:

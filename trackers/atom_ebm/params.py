@@ -87,6 +87,10 @@ class AtomEbmParams:
         refinement_check_boxes: on the first frame, refine this many perturbed copies of the given box and keep
             refinement on for the sequence only if their mean IoU with it rises
             (``trackers.atom_ebm.refinement_check``); 0 = always refine (the reference behaviour).
+        iou_adaptation_steps, iou_adaptation_learning_rate, iou_adaptation_crops, iou_adaptation_proposals: on the
+            first frame, fit the IoU-Net's fully connected layers to the target with this many Adam steps of the EBM
+            NLL, on this many jittered (half mirrored) crops with this many fresh proposals each
+            (``trackers.atom_ebm.iou_adaptation``); 0 steps = the network as trained (the reference behaviour).
         refine_at_border: also refine when the classifier's box (new position, previous size) reaches past the
             image border. The crop replicates the border there, so the IoU-Net sees only the visible part and fits
             the box to it; False makes such frames classifier-only (position, previous size). True is the
@@ -161,6 +165,10 @@ class AtomEbmParams:
     max_aspect_ratio: float = 6.0
     iou_window_margin: float | None = 0.25
     refinement_check_boxes: int = 0
+    iou_adaptation_steps: int = 0
+    iou_adaptation_learning_rate: float = 2e-4
+    iou_adaptation_crops: int = 8
+    iou_adaptation_proposals: int = 32
     refine_at_border: bool = False
     size_update_rate: float = 1.0
     # misc
@@ -191,6 +199,12 @@ class AtomEbmParams:
                 f"need top_k >= 1, num_iter >= 0, num_init_random_boxes >= 0, refinement_check_boxes >= 0; got "
                 f"{self.top_k}, {self.num_iter}, {self.num_init_random_boxes}, {self.refinement_check_boxes}"
             )
+        if self.iou_adaptation_steps < 0 or (self.iou_adaptation_steps and not (
+                self.iou_adaptation_learning_rate > 0 and self.iou_adaptation_crops >= 1
+                and self.iou_adaptation_proposals >= 1)):
+            raise ValueError(f"need iou_adaptation_steps >= 0 and, to adapt, a positive learning rate, crops and "
+                             f"proposals; got {self.iou_adaptation_steps}, {self.iou_adaptation_learning_rate}, "
+                             f"{self.iou_adaptation_crops}, {self.iou_adaptation_proposals}")
         if self.refinement_check_boxes and not self.augment_shift:
             raise ValueError("refinement_check_boxes needs the shifted first-frame crops: augment_shift is empty")
         if self.iou_window_margin is not None and not self.iou_window_margin >= 0.0:

@@ -119,12 +119,24 @@ class AtomIoUNet(nn.Module):
         if not isinstance(proposals, torch.Tensor) or proposals.dim() != 3 or proposals.shape[0] != batch or proposals.shape[2] != 4:
             raise ValueError(f"proposals must be a [{batch}, P, 4] xywh tensor, got shape {tuple(getattr(proposals, 'shape', ()))}")
         _check_boxes_finite(proposals, "proposals")
-        num = proposals.shape[1]
+        return self.score_pooled(self.pool_proposals(modulation, [feat3, feat4], proposals))
+
+    def pool_proposals(self, modulation: list[torch.Tensor], iou_feats: list[torch.Tensor],
+                       proposals: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The modulated test features pooled in ``proposals`` [B, P, 4] (xywh crop px, unchecked):
+        ([B, P, 256, 5, 5], [B, P, 256, 3, 3]), the input of :meth:`score_pooled`."""
+        feat3, feat4 = iou_feats
+        batch = feat3.shape[0]
         boxes = xywh_to_xyxy(proposals.to(feat3.dtype))
         feat3 = feat3 * modulation[0].reshape(batch, -1, 1, 1)
         feat4 = feat4 * modulation[1].reshape(batch, -1, 1, 1)
-        roi3t = prroi_pool2d_batched(feat3, boxes, POOL3_SIZE, POOL3_SCALE)
-        roi4t = prroi_pool2d_batched(feat4, boxes, POOL4_SIZE, POOL4_SCALE)
+        return (prroi_pool2d_batched(feat3, boxes, POOL3_SIZE, POOL3_SCALE),
+                prroi_pool2d_batched(feat4, boxes, POOL4_SIZE, POOL4_SCALE))
+
+    def score_pooled(self, pooled: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        """Scores [B, P] of pooled proposal features (:meth:`pool_proposals`): the fully connected layers."""
+        roi3t, roi4t = pooled
+        batch, num = roi3t.shape[:2]
         fc3_rt = self.fc3_rt(roi3t.flatten(0, 1))
         fc4_rt = self.fc4_rt(roi4t.flatten(0, 1))
         return self.iou_predictor(torch.cat((fc3_rt, fc4_rt), dim=1)).reshape(batch, num)
