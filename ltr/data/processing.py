@@ -20,7 +20,7 @@ import torch
 
 from ltr.data import transforms
 from ltr.data.box_ops import box_iou_xywh, xywh_to_rel
-from ltr.data.proposals import gmm_density, sample_box_gmm
+from ltr.data.proposals import PAPER_SIGMAS, gmm_density, sample_box_gmm
 from ltr.models.input_spec import REFERENCE_INPUT_SPEC
 
 MODES = ("ebm", "kl", "iou")
@@ -55,7 +55,7 @@ class ATOMProcessing:
         center_jitter_factor: Mapping[str, float] | None = None,
         scale_jitter_factor: Mapping[str, float] | None = None,
         mode: str = "ebm",
-        proposal_sigmas: Sequence[tuple[float, float]] = ((0.05, 0.05), (0.5, 0.5)),
+        proposal_sigmas: Sequence[tuple[float, float]] = PAPER_SIGMAS,
         num_proposals: int = 128,
         gt_sigma: tuple[float, float] = (0.0, 0.0),
         grayscale_prob: float = 0.05,

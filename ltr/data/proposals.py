@@ -13,7 +13,10 @@ from typing import Sequence
 
 import torch
 
-__all__ = ["sample_box_gmm", "sample_box_gmm_batch", "gmm_density"]
+__all__ = ["PAPER_SIGMAS", "sample_box_gmm", "sample_box_gmm_batch", "gmm_density"]
+
+#: the EBM paper's proposal mixture, ``(sigma_pos, sigma_size)`` per component (its training and ours)
+PAPER_SIGMAS = ((0.05, 0.05), (0.5, 0.5))
 
 
 def _check_sigmas(sigmas: Sequence[tuple[float, float]]) -> torch.Tensor:

@@ -36,6 +36,7 @@ from ltr.admin.paths import backbone_weights_file, checkpoint_dir, log_dir
 from ltr.data.feature_cache import CachedPairDataset, build_feature_cache
 from ltr.data.loader import build_loader
 from ltr.data.processing import ATOMProcessing
+from ltr.data.proposals import PAPER_SIGMAS
 from ltr.data.sampler import ATOMSampler
 from ltr.dataset.base import TrainingDataset
 from ltr.models.backbone.resnet import state_dict_sha256
@@ -99,7 +100,7 @@ class BBRegRecipe:
     backbone_pretrained: bool = True
     output_sz: int = 288
     num_proposals: int = 128
-    proposal_sigmas: tuple[tuple[float, float], ...] = ((0.05, 0.05), (0.5, 0.5))
+    proposal_sigmas: tuple[tuple[float, float], ...] = PAPER_SIGMAS
     gt_sigma: tuple[float, float] = (0.05, 0.05)
     max_gap: int = 200
     batch_size: int = 64

@@ -16,14 +16,14 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ltr.data.proposals import sample_box_gmm_batch
+from ltr.data.proposals import PAPER_SIGMAS, sample_box_gmm_batch
 from ltr.data.search_region import SearchRegion
 from ltr.data.transforms import flip_box_horizontally, jitter_box
 from ltr.models.bbreg.atom_iou_net import AtomIoUNet
 from ltr.models.loss.ebm import ebm_nll_loss
 
-#: the proposal mixture of the EBM paper's training ((sigma_pos, sigma_size) per component), the bundled network's
-PROPOSAL_SIGMAS = ((0.05, 0.05), (0.5, 0.5))
+#: the proposal mixture the bundled network was trained with (the EBM paper's)
+PROPOSAL_SIGMAS = PAPER_SIGMAS
 #: jitter of the box each crop is cut around (``ltr.data.transforms.jitter_box``): centre up to +-0.5 target sizes,
 #: sides x exp(N(0, 0.25)); the first crop is the tracker's own
 CENTER_JITTER, SCALE_JITTER = 1.0, 0.25
