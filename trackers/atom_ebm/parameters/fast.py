@@ -8,9 +8,9 @@ experiments/NOTEBOOK.md); it also keeps the shapes fixed, as ``compile_refinemen
 CPU budget of one ResNet-18 forward per frame (``benchmarks/bench_video.py``): the classifier's per-frame updates are
 lighter than ``default``'s (3 CG iterations every 15th frame and on a hard negative, instead of 5 every 10th), while
 its first-frame training and S1's step lengths are ``default``'s (a lighter first frame lost targets, longer steps
-blew up sizes). It keeps the network as trained: ``default``'s first-frame fit of the IoU-Net
-(``iou_adaptation_steps``) was not measured with these settings. The accuracy cost is the classifier's: it loses
-small and fast targets that ``default``'s layer3 + HOG/colour classifier keeps (experiments/NOTEBOOK.md).
+blew up sizes). It keeps the network as trained: with ``default``'s first-frame fit of the IoU-Net
+(``iou_adaptation_steps``) its boxes got looser and drone video lost (experiments/NOTEBOOK.md). The accuracy cost is
+the classifier's: it loses small and fast targets that ``default``'s layer3 + HOG/colour classifier keeps.
 """
 from dataclasses import replace
 
