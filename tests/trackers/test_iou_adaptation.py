@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from ltr.data.proposals import PAPER_SIGMAS
 from ltr.data.search_region import SearchRegion
 from ltr.models.bbreg.atom_iou_net import AtomIoUNet
-from trackers.atom_ebm.iou_adaptation import PROPOSAL_SIGMAS, adapt_head, adaptation_crops
+from trackers.atom_ebm.iou_adaptation import adapt_head, adaptation_crops
 from trackers.atom_ebm.params import AtomEbmParams
 
 FITTED = ("fc3_rt.linear.", "fc4_rt.linear.", "iou_predictor.")
@@ -18,10 +19,10 @@ FITTED = ("fc3_rt.linear.", "fc4_rt.linear.", "iou_predictor.")
 def _mixture_density(offsets: np.ndarray) -> np.ndarray:
     """The proposal mixture's pdf of relative offsets [..., 4], written out from its definition."""
     pdf = 0.0
-    for sigma_pos, sigma_size in PROPOSAL_SIGMAS:
+    for sigma_pos, sigma_size in PAPER_SIGMAS:
         std = np.array([sigma_pos, sigma_pos, sigma_size, sigma_size])
         pdf = pdf + np.prod(np.exp(-0.5 * (offsets / std) ** 2) / (std * math.sqrt(2 * math.pi)), axis=-1)
-    return pdf / len(PROPOSAL_SIGMAS)
+    return pdf / len(PAPER_SIGMAS)
 
 
 def _nll(head: AtomIoUNet, modulation, feats, targets: torch.Tensor, seed: int) -> float:
@@ -29,8 +30,8 @@ def _nll(head: AtomIoUNet, modulation, feats, targets: torch.Tensor, seed: int) 
     rng = np.random.default_rng(seed)
     boxes = targets.numpy().astype(np.float64)
     num = 256
-    component = rng.integers(len(PROPOSAL_SIGMAS), size=(boxes.shape[0], num))
-    table = np.array(PROPOSAL_SIGMAS)[component]  # [N, M, 2]
+    component = rng.integers(len(PAPER_SIGMAS), size=(boxes.shape[0], num))
+    table = np.array(PAPER_SIGMAS)[component]  # [N, M, 2]
     offsets = rng.standard_normal((boxes.shape[0], num, 4)) * table[..., [0, 0, 1, 1]]
     size = boxes[:, None, 2:]
     centre = boxes[:, None, :2] + size / 2 + offsets[..., :2] * size

@@ -22,8 +22,6 @@ from ltr.data.transforms import flip_box_horizontally, jitter_box
 from ltr.models.bbreg.atom_iou_net import AtomIoUNet
 from ltr.models.loss.ebm import ebm_nll_loss
 
-#: the proposal mixture the bundled network was trained with (the EBM paper's)
-PROPOSAL_SIGMAS = PAPER_SIGMAS
 #: jitter of the box each crop is cut around (``ltr.data.transforms.jitter_box``): centre up to +-0.5 target sizes,
 #: sides x exp(N(0, 0.25)); the first crop is the tracker's own
 CENTER_JITTER, SCALE_JITTER = 1.0, 0.25
@@ -62,7 +60,8 @@ def adapt_head(head: AtomIoUNet, modulation: list[torch.Tensor], iou_feats: list
         iou_feats: test-branch features of the adaptation crops ([N, 256, H2, W2], [N, 256, H3, W3]).
         target_boxes: [N, 4] the target in each crop (xywh crop px).
         steps, learning_rate: Adam steps and step size.
-        num_proposals: fresh proposals per crop and step, drawn from ``PROPOSAL_SIGMAS`` around the target.
+        num_proposals: fresh proposals per crop and step, drawn around the target from ``PAPER_SIGMAS``,
+            the mixture the bundled network was trained with.
         generator: random generator for the proposals (on the features' device).
     """
     adapted = copy.deepcopy(head).eval()
@@ -78,7 +77,7 @@ def adapt_head(head: AtomIoUNet, modulation: list[torch.Tensor], iou_feats: list
     optimizer = torch.optim.Adam(weights, lr=learning_rate)
     with torch.enable_grad():
         for _ in range(steps):
-            proposals, density = sample_box_gmm_batch(target_boxes, PROPOSAL_SIGMAS, num_proposals, generator)
+            proposals, density = sample_box_gmm_batch(target_boxes, PAPER_SIGMAS, num_proposals, generator)
             with torch.no_grad():  # the pooled features do not depend on the fitted weights
                 pooled = adapted.pool_proposals(modulation, iou_feats, torch.cat((target_boxes[:, None], proposals), 1))
             loss = ebm_nll_loss(adapted.score_pooled(pooled), torch.cat((density_of_target, density), dim=1))
